@@ -1,0 +1,53 @@
+"""Pipeline configuration: one pydantic model, read from a YAML file or built in code.
+
+Example ``journeylens.yaml``::
+
+    redact: [email, id, card, phone]      # [] turns redaction off
+    to_simplified: true
+    emotion_scorer: lexicon
+    journey_classifier: keyword
+    default_taxonomy: food_delivery
+    taxonomies: {food_delivery: food_delivery, hotel: hotel_stay}   # business_line -> taxonomy name or file
+    score_speakers: [customer]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nlp.redact import KINDS
+from nlp.transcript import describe_validation_error
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    redact: list[str] = Field(default_factory=lambda: list(KINDS))
+    to_simplified: bool = True
+    emotion_scorer: str = "lexicon"
+    journey_classifier: str = "keyword"
+    default_taxonomy: str = "food_delivery"
+    taxonomies: dict[str, str] = Field(
+        default_factory=lambda: {"food_delivery": "food_delivery", "hotel": "hotel_stay"}
+    )
+    score_speakers: list[str] = Field(default_factory=lambda: ["customer"])
+    max_sentence_chars: int = Field(default=40, ge=10)
+
+    def taxonomy_for(self, business_line: str | None) -> str:
+        return self.taxonomies.get(business_line or "", self.default_taxonomy)
+
+
+def load_config(path: str | Path | None) -> PipelineConfig:
+    """The configuration in ``path``, or the defaults when ``path`` is None."""
+    if path is None:
+        return PipelineConfig()
+    path = Path(path)
+    try:
+        return PipelineConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read configuration: {error}") from error
+    except ValidationError as error:
+        raise ValueError(f"{path}: {describe_validation_error(error)}") from error
