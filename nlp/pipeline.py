@@ -1,0 +1,129 @@
+"""The pipeline: normalize → redact → segment → classify → score emotion → topical segments.
+
+One ``Pipeline`` object is used by the bulk scorer, the CLI and (later) the API, so every entry point
+produces the same rows. ``analyze`` takes a batch of transcripts so the emotion scorer sees one large batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from nlp import __version__
+from nlp.config import PipelineConfig
+from nlp.document import AnalyzedTranscript, Utterance
+from nlp.normalize import normalize_text
+from nlp.redact import Redactor
+from nlp.scoring import EmotionScorer, JourneyClassifier, load_emotion_scorer, load_journey_classifier
+from nlp.segment import Segmenter, detect_language
+from nlp.taxonomy import load_taxonomy
+from nlp.topic_segments import build_segments
+from nlp.transcript import Transcript
+
+
+class Pipeline:
+    """Analyze transcripts end to end with the components named in a ``PipelineConfig``."""
+
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        self.config = config or PipelineConfig()
+        self.redactor = Redactor(tuple(self.config.redact))
+        self.segmenter = Segmenter(max_chars=self.config.max_sentence_chars)
+        self._classifiers: dict[str, JourneyClassifier] = {}
+
+    @cached_property
+    def emotion_scorer(self) -> EmotionScorer:
+        return load_emotion_scorer(self.config.emotion_scorer)
+
+    def classifier(self, taxonomy: str) -> JourneyClassifier:
+        if taxonomy not in self._classifiers:
+            self._classifiers[taxonomy] = load_journey_classifier(
+                load_taxonomy(taxonomy), self.config.journey_classifier
+            )
+        return self._classifiers[taxonomy]
+
+    @cached_property
+    def model_versions(self) -> dict[str, Any]:
+        """What produced the scores: component names and versions and a hash of each taxonomy used."""
+        taxonomies = {self.config.default_taxonomy, *self.config.taxonomies.values()}
+        classifier = self.classifier(self.config.default_taxonomy)
+        return {
+            "journeylens": __version__,
+            "emotion_scorer": f"{self.emotion_scorer.name}:{self.emotion_scorer.version}",
+            "journey_classifier": f"{classifier.name}:{classifier.version}",
+            "taxonomies": {name: _digest(load_taxonomy(name).model_dump_json())[:12] for name in sorted(taxonomies)},
+        }
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever the configuration or any model changes; stored with every scored transcript."""
+        return _digest(json.dumps([self.config.model_dump(), self.model_versions], sort_keys=True))
+
+    def redact_transcript(self, transcript: Transcript) -> Transcript:
+        """A copy with normalized text and PII removed from turns, ids and metadata."""
+        clean = self._clean_value
+        turns = [
+            turn.model_copy(update={
+                "text": clean(turn.text),
+                "speaker_label": clean(turn.speaker_label) if turn.speaker_label else None,
+                "metadata": clean(turn.metadata),
+            })
+            for turn in transcript.turns
+        ]
+        return transcript.model_copy(update={
+            "turns": turns,
+            "customer_id": self._pseudonymize(transcript.customer_id),
+            "order_id": self._pseudonymize(transcript.order_id),
+            "metadata": clean(transcript.metadata),
+        })
+
+    def analyze(self, transcripts: Sequence[Transcript]) -> list[AnalyzedTranscript]:
+        docs = [self._prepare(t) for t in transcripts]
+        for doc in docs:
+            self.classifier(doc.taxonomy).classify(doc)
+        to_score = [u for doc in docs for u in doc.utterances if u.speaker in self.config.score_speakers]
+        for utterance, score in zip(to_score, self.emotion_scorer.score(to_score), strict=True):
+            utterance.sentiment = score.sentiment
+            utterance.sentiment_score = score.sentiment_score
+            utterance.emotion = score.emotion
+            utterance.emotion_coarse = score.emotion_coarse
+            utterance.emotion_confidence = score.emotion_confidence
+        for doc in docs:
+            build_segments(doc)
+        return docs
+
+    def _prepare(self, transcript: Transcript) -> AnalyzedTranscript:
+        transcript = self.redact_transcript(transcript)
+        language = transcript.language
+        if language == "auto":
+            language = detect_language("".join(t.text for t in transcript.turns))
+        doc = AnalyzedTranscript(transcript, language, self.config.taxonomy_for(transcript.business_line))
+        for turn_index, turn in enumerate(transcript.turns):
+            for sentence_index, sentence in enumerate(self.segmenter.split(turn.text, language)):
+                doc.utterances.append(Utterance(
+                    turn_index=turn_index, sentence_index=sentence_index, speaker=turn.speaker,
+                    text=sentence.text, language=language, tokens=sentence.tokens,
+                    start_ms=turn.start_ms, end_ms=turn.end_ms, ts=turn.ts,
+                ))
+        return doc
+
+    def _clean_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redactor(normalize_text(value, to_simplified=self.config.to_simplified))
+        if isinstance(value, dict):
+            return {k: self._clean_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._clean_value(v) for v in value]
+        return value
+
+    def _pseudonymize(self, identifier: str | None) -> str | None:
+        """Ids that are themselves PII (a phone number as customer id) become a stable hash, keeping linkage."""
+        if identifier is None or self.redactor(identifier) == identifier:
+            return identifier
+        return "pii-" + _digest(identifier)[:16]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

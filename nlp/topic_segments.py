@@ -1,0 +1,40 @@
+"""Topical segmentation: contiguous utterances about the same stage form one segment.
+
+A contact that moves from a late delivery to a refund has two segments. Agent and bot turns take part in
+deciding the stage (through the classifier's carry-forward); customer turns carry the emotion, so a segment's
+``sentiment_mean`` averages its customer utterances only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from statistics import fmean
+
+from nlp.document import AnalyzedTranscript, Segment, Utterance
+
+
+def _segment(index: int, utterances: list[Utterance]) -> Segment:
+    issues = Counter(u.issue_type for u in utterances if u.issue_type)
+    customer_scores = [u.sentiment_score for u in utterances
+                       if u.speaker == "customer" and u.sentiment_score is not None]
+    return Segment(
+        segment_index=index,
+        stage=utterances[0].stage or "other",
+        issue_type=issues.most_common(1)[0][0] if issues else None,
+        first_turn=utterances[0].turn_index,
+        last_turn=utterances[-1].turn_index,
+        n_utterances=len(utterances),
+        n_customer_utterances=sum(u.speaker == "customer" for u in utterances),
+        sentiment_mean=round(fmean(customer_scores), 4) if customer_scores else None,
+    )
+
+
+def build_segments(doc: AnalyzedTranscript) -> None:
+    """Set ``segment_index`` on every utterance and fill ``doc.segments``."""
+    runs: list[list[Utterance]] = []
+    for utterance in doc.utterances:
+        if not runs or runs[-1][-1].stage != utterance.stage:
+            runs.append([])
+        utterance.segment_index = len(runs) - 1
+        runs[-1].append(utterance)
+    doc.segments = [_segment(i, run) for i, run in enumerate(runs)]
