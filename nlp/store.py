@@ -1,0 +1,219 @@
+"""The store: an embedded DuckDB file with transcripts, utterances, segments and a run log.
+
+Each batch is written in one transaction, so a killed run leaves only whole transcripts behind and a re-run
+picks up where it stopped. A transcript is stored once per id; it is scored again only when its content or
+the pipeline's fingerprint (models, taxonomy, configuration) changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from nlp.document import AnalyzedTranscript
+from nlp.transcript import Transcript
+
+TABLES = ("transcripts", "utterances", "segments", "runs")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, command VARCHAR, inputs JSON, started_at TIMESTAMP, finished_at TIMESTAMP,
+    status VARCHAR, model_versions JSON, fingerprint VARCHAR,
+    n_read BIGINT, n_scored BIGINT, n_quarantined BIGINT, n_skipped BIGINT
+);
+CREATE TABLE IF NOT EXISTS transcripts (
+    transcript_id VARCHAR PRIMARY KEY, content_hash VARCHAR, fingerprint VARCHAR, run_id VARCHAR,
+    source VARCHAR, location VARCHAR, channel VARCHAR, started_at TIMESTAMP, customer_id VARCHAR,
+    order_id VARCHAR, business_line VARCHAR, language VARCHAR, taxonomy VARCHAR, metadata JSON,
+    n_turns INTEGER, n_utterances INTEGER, n_segments INTEGER, scored_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS utterances (
+    transcript_id VARCHAR, utterance_index INTEGER, turn_index INTEGER, sentence_index INTEGER,
+    speaker VARCHAR, text VARCHAR, language VARCHAR, start_ms BIGINT, end_ms BIGINT, ts TIMESTAMP,
+    segment_index INTEGER, stage VARCHAR, stage_confidence DOUBLE, issue_type VARCHAR, service_step VARCHAR,
+    sentiment VARCHAR, sentiment_score DOUBLE, emotion VARCHAR, emotion_coarse VARCHAR,
+    emotion_confidence DOUBLE
+);
+CREATE TABLE IF NOT EXISTS segments (
+    transcript_id VARCHAR, segment_index INTEGER, stage VARCHAR, issue_type VARCHAR, first_turn INTEGER,
+    last_turn INTEGER, n_utterances INTEGER, n_customer_utterances INTEGER, sentiment_mean DOUBLE
+);
+"""
+
+_UTTERANCE_COLUMNS = (
+    "turn_index", "sentence_index", "speaker", "text", "language", "start_ms", "end_ms", "ts", "segment_index",
+    "stage", "stage_confidence", "issue_type", "service_step", "sentiment", "sentiment_score", "emotion",
+    "emotion_coarse", "emotion_confidence",
+)
+
+
+def content_hash(transcript: Transcript) -> str:
+    """A digest of the transcript as read, before any cleaning: a changed export gets scored again."""
+    return hashlib.sha256(transcript.model_dump_json().encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class RunCounts:
+    """What a run did with every record it read: read == scored + quarantined + skipped."""
+
+    read: int = 0
+    scored: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == self.scored + self.quarantined + self.skipped
+
+
+@dataclass(frozen=True)
+class ScoredRecord:
+    """An analyzed transcript with where it came from and the digest of what was read."""
+
+    doc: AnalyzedTranscript
+    source: str
+    location: str
+    content_hash: str
+
+
+class Store:
+    """A DuckDB file holding scored transcripts. Use as a context manager."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            self.con.execute(_SCHEMA)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- runs ----------------------------------------------------------------------------------------------
+    def start_run(self, command: str, inputs: Sequence[str], model_versions: dict, fingerprint: str) -> str:
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, 0, 0, 0, 0)",
+            [run_id, command, json.dumps(list(inputs), ensure_ascii=False), _now(),
+             json.dumps(model_versions), fingerprint],
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, counts: RunCounts, status: str) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, n_read = ?, n_scored = ?, n_quarantined = ?, "
+            "n_skipped = ? WHERE run_id = ?",
+            [_now(), status, counts.read, counts.scored, counts.quarantined, counts.skipped, run_id],
+        )
+
+    # -- transcripts ---------------------------------------------------------------------------------------
+    def unchanged(self, keys: Iterable[tuple[str, str]], fingerprint: str) -> set[str]:
+        """Of the (id, content hash) pairs, the ids already stored with that content and fingerprint."""
+        keys = list(keys)
+        if not keys:
+            return set()
+        self.con.register("_keys", pa.table({"transcript_id": [k[0] for k in keys],
+                                             "content_hash": [k[1] for k in keys]}))
+        try:
+            rows = self.con.execute(
+                "SELECT t.transcript_id FROM transcripts t JOIN _keys k USING (transcript_id, content_hash) "
+                "WHERE t.fingerprint = ?",
+                [fingerprint],
+            ).fetchall()
+        finally:
+            self.con.unregister("_keys")
+        return {r[0] for r in rows}
+
+    def write_tables(self, tables: Sequence[pa.Table], ids: Sequence[str]) -> None:
+        """Replace the rows of transcripts ``ids`` with ``tables`` (transcripts, utterances, segments), atomically."""
+        if not ids:
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.register("_ids", pa.table({"transcript_id": list(ids)}))
+            for name in ("utterances", "segments", "transcripts"):
+                self.con.execute(f"DELETE FROM {name} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
+            for name, table in zip(("transcripts", "utterances", "segments"), tables, strict=True):
+                if table.num_rows:
+                    self.con.register("_rows", table)
+                    self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            for name in ("_ids", "_rows"):
+                self.con.unregister(name)
+
+    def export_parquet(self, table: str, path: str | Path) -> Path:
+        """Write one table to a Parquet file."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}: choose from {list(TABLES)}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con.execute(f"COPY {table} TO '{_sql_string(str(path))}' (FORMAT parquet)")
+        return path
+
+
+def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Arrow tables (transcripts, utterances, segments) for analyzed transcripts, ready for ``write_tables``."""
+    scored_at = _now()
+    transcripts, utterances, segments = [], [], []
+    for record in records:
+        doc, t = record.doc, record.doc.transcript
+        transcripts.append({
+            "transcript_id": t.id, "content_hash": record.content_hash, "fingerprint": fingerprint,
+            "run_id": run_id, "source": record.source, "location": record.location, "channel": t.channel,
+            "started_at": t.started_at, "customer_id": t.customer_id, "order_id": t.order_id,
+            "business_line": t.business_line, "language": doc.language, "taxonomy": doc.taxonomy,
+            "metadata": json.dumps(t.metadata, ensure_ascii=False, default=str), "n_turns": len(t.turns),
+            "n_utterances": len(doc.utterances), "n_segments": len(doc.segments), "scored_at": scored_at,
+        })
+        for index, u in enumerate(doc.utterances):
+            row = {"transcript_id": t.id, "utterance_index": index}
+            row.update({c: getattr(u, c) for c in _UTTERANCE_COLUMNS})
+            utterances.append(row)
+        segments.extend({"transcript_id": t.id, **asdict(s)} for s in doc.segments)
+    return tuple(_table(rows) for rows in (transcripts, utterances, segments))  # type: ignore[return-value]
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    if not rows:
+        return pa.table({})
+    columns = {key: [r[key] for r in rows] for key in rows[0]}
+    return pa.table({k: _array(v) for k, v in columns.items()})
+
+
+def _array(values: list) -> pa.Array:
+    if all(v is None for v in values):
+        return pa.array(values, type=pa.string())
+    if any(isinstance(v, datetime) for v in values):
+        # Timestamps are stored as UTC without zone; naive ones are taken as already UTC.
+        values = [v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo else v
+                  for v in values]
+        return pa.array(values, type=pa.timestamp("us"))
+    return pa.array(values)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")

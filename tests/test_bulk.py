@@ -1,0 +1,177 @@
+"""Bulk scoring into a real DuckDB file: counts reconcile, nothing is lost, runs resume and are idempotent."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from nlp.bulk import quarantine_path_for, score_archive
+from nlp.config import PipelineConfig
+
+PHONE, ID_NUMBER, CARD, EMAIL = "13912345678", "11010519491231002X", "6222021234567894", "li.lei@example.com"
+
+
+def transcript(i: int, text: str = "骑手怎么还没到？我要投诉！", **fields) -> dict:
+    return {
+        "id": f"c{i:04d}", "channel": "chat", "business_line": "food_delivery", "started_at": "2026-10-01T12:00:00",
+        "turns": [{"speaker": "customer", "text": text}, {"speaker": "agent", "text": "您好，我帮您联系骑手"},
+                  {"speaker": "customer", "text": "好的，谢谢"}],
+        **fields,
+    }
+
+
+def write_jsonl(path: Path, records: list[dict | str]) -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [transcript(i) for i in range(30)])
+    write_jsonl(folder / "b.jsonl", [transcript(i) for i in range(30, 50)])
+    return folder
+
+
+def test_counts_reconcile_on_a_folder_with_broken_files(tmp_path: Path, archive: Path) -> None:
+    write_jsonl(archive / "broken.jsonl", [
+        transcript(100),
+        '{"id": "c0101", "turns": [',  # truncated JSON
+        '["not", "an", "object"]',
+        {"id": "c0102", "turns": []},  # no turns
+        {"id": "c0103", "turns": [{"speaker": "martian", "text": "hi"}]},
+        transcript(104),
+    ])
+    (archive / "notes.docx").write_bytes(b"PK\x03\x04")
+    db = tmp_path / "cx.duckdb"
+    summary = score_archive([archive], db, batch_size=7)
+    counts = summary.counts
+    assert (counts.read, counts.scored, counts.quarantined, counts.skipped) == (57, 52, 5, 0)
+    assert counts.reconciles
+    quarantined = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
+    assert [(Path(q["source"]).name, q["location"]) for q in quarantined] == [
+        ("broken.jsonl", "line 2"), ("broken.jsonl", "line 3"), ("broken.jsonl", "line 4"),
+        ("broken.jsonl", "line 5"), ("notes.docx", "file")]
+    assert all(q["reason"] and q["run_id"] == summary.run_id for q in quarantined)
+    assert "martian" in quarantined[3]["reason"]
+    assert rows(db, "SELECT count(*), count(DISTINCT transcript_id) FROM transcripts") == [(52, 52)]
+    assert rows(db, "SELECT status, n_read, n_scored, n_quarantined, n_skipped FROM runs") == [
+        ("completed", 57, 52, 5, 0)]
+
+
+def test_rerun_is_idempotent_and_rescores_only_what_changed(tmp_path: Path, archive: Path) -> None:
+    db = tmp_path / "cx.duckdb"
+    first = score_archive([archive], db).counts
+    again = score_archive([archive], db).counts
+    assert (first.scored, again.scored, again.skipped) == (50, 0, 50)
+    write_jsonl(archive / "b.jsonl", [transcript(30, text="饭洒了，太失望了")] + [transcript(i) for i in range(31, 50)])
+    changed = score_archive([archive], db).counts
+    assert (changed.scored, changed.skipped) == (1, 49)
+    assert rows(db, "SELECT emotion FROM utterances WHERE transcript_id = 'c0030' AND utterance_index = 0") == [
+        ("disappointment",)]
+    new_models = score_archive([archive], db, config=PipelineConfig(to_simplified=False)).counts
+    assert (new_models.scored, new_models.skipped) == (50, 0)
+    assert rows(db, "SELECT count(*) FROM transcripts") == [(50,)]
+    assert rows(db, "SELECT count(*) FROM (SELECT DISTINCT transcript_id, utterance_index FROM utterances)") == \
+        rows(db, "SELECT count(*) FROM utterances")
+
+
+def test_duplicate_ids_in_one_run_are_stored_once(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "dup.jsonl", [transcript(1), transcript(2), transcript(1)])
+    counts = score_archive([path], tmp_path / "cx.duckdb", batch_size=1).counts
+    assert (counts.read, counts.scored, counts.skipped) == (3, 2, 1)
+    assert rows(tmp_path / "cx.duckdb", "SELECT count(*) FROM transcripts") == [(2,)]
+
+
+KILL_AFTER_THREE_BATCHES = textwrap.dedent("""
+    import os, signal, sys
+    from nlp.bulk import score_archive
+    calls = 0
+    def progress(position, counts):
+        global calls
+        calls += 1
+        if calls == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+    score_archive([sys.argv[1]], sys.argv[2], batch_size=10, progress=progress)
+""")
+
+
+def test_a_killed_run_resumes_without_loss_or_duplicates(tmp_path: Path, archive: Path) -> None:
+    db = tmp_path / "cx.duckdb"
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_THREE_BATCHES, str(archive), str(db)])
+    assert killed.returncode == -9
+    assert rows(db, "SELECT status FROM runs") == [("running",)]
+    stored_before = rows(db, "SELECT count(*) FROM transcripts")[0][0]
+    assert 0 < stored_before < 50
+    resumed = score_archive([archive], db, batch_size=10).counts
+    assert (resumed.skipped, resumed.scored) == (stored_before, 50 - stored_before)
+    assert rows(db, "SELECT count(*), count(DISTINCT transcript_id) FROM transcripts") == [(50, 50)]
+
+
+def test_two_workers_store_the_same_rows_as_one(tmp_path: Path, archive: Path) -> None:
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    score_archive([archive], one, workers=1, batch_size=8)
+    score_archive([archive], two, workers=2, batch_size=8)
+    query = ("SELECT transcript_id, utterance_index, text, stage, issue_type, service_step, sentiment, "
+             "sentiment_score, emotion, segment_index FROM utterances ORDER BY ALL")
+    assert rows(one, query) == rows(two, query)
+    assert len(rows(one, query)) > 100
+
+
+def test_planted_pii_never_reaches_the_store_quarantine_or_logs(tmp_path: Path) -> None:
+    pii = f"我电话{PHONE}，身份证{ID_NUMBER}，卡号{CARD}，邮箱{EMAIL}"
+    path = write_jsonl(tmp_path / "pii.jsonl", [
+        transcript(1, text=pii, customer_id=PHONE, metadata={"contact": EMAIL}),
+        '{"id": "c0002", "turns": [{"speaker": "customer", "text": "' + pii + '"}',  # broken: quarantined
+    ])
+    db = tmp_path / "cx.duckdb"
+    result = subprocess.run([sys.executable, "-m", "nlp.cli", "-v", "score", str(path), "--db", str(db)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    stored = rows(db, "SELECT text FROM utterances WHERE transcript_id = 'c0001' AND utterance_index = 0")[0][0]
+    assert stored == "我电话<PHONE>，身份证<ID>，卡号<CARD>，邮箱<EMAIL>"
+    with duckdb.connect(str(db), read_only=True) as con:
+        dump = json.dumps([con.execute(f"SELECT * FROM {t}").fetchall() for t in ("transcripts", "utterances",
+                                                                              "segments", "runs")],
+                          default=str, ensure_ascii=False)
+    quarantine = quarantine_path_for(db).read_text(encoding="utf-8")
+    files = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cx."))
+    for value in (PHONE, ID_NUMBER, CARD, EMAIL):
+        for where in (dump, quarantine, result.stdout, result.stderr):
+            assert value not in where
+        assert value.encode() not in files
+    assert "<PHONE>" in quarantine
+
+
+def test_cli_strict_exit_code_and_parquet_export(tmp_path: Path, archive: Path) -> None:
+    write_jsonl(archive / "bad.jsonl", ["{oops"])
+    db = tmp_path / "cx.duckdb"
+    cli = [sys.executable, "-m", "nlp.cli"]
+    lenient = subprocess.run([*cli, "score", str(archive), "--db", str(db)], capture_output=True, text=True)
+    assert lenient.returncode == 0
+    assert "quarantined" in lenient.stdout and "1" in lenient.stdout
+    strict = subprocess.run([*cli, "score", str(archive), "--db", str(db), "--strict"], capture_output=True,
+                            text=True)
+    assert strict.returncode == 1
+    missing = subprocess.run([*cli, "score", str(tmp_path / "nope"), "--db", str(db)], capture_output=True,
+                             text=True)
+    assert missing.returncode == 2 and "not found" in missing.stderr
+    out = tmp_path / "utterances.parquet"
+    exported = subprocess.run([*cli, "export", "utterances", "--db", str(db), "--output", str(out)],
+                              capture_output=True, text=True)
+    assert exported.returncode == 0, exported.stderr
+    assert duckdb.sql(f"SELECT count(*) FROM '{out}'").fetchall() == rows(db, "SELECT count(*) FROM utterances")
