@@ -95,7 +95,7 @@ def score(
     db: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("journeylens.duckdb"),
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for scoring.")] = 1,
     format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
-    column: Annotated[list[str] | None, typer.Option(help="CSV/Parquet column mapping FIELD=COLUMN, repeatable.")] = None,
+    column: Annotated[list[str] | None, typer.Option(help="CSV/Parquet column FIELD=COLUMN, repeatable.")] = None,
     speaker_map: Annotated[list[str] | None, typer.Option(help="Speaker label mapping LABEL=ROLE, repeatable.")] = None,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
