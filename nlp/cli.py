@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import time
 from pathlib import Path
@@ -97,6 +98,7 @@ def score(
     format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
     column: Annotated[list[str] | None, typer.Option(help="CSV/Parquet column FIELD=COLUMN, repeatable.")] = None,
     speaker_map: Annotated[list[str] | None, typer.Option(help="Speaker label mapping LABEL=ROLE, repeatable.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Force a text encoding, e.g. big5 (default: detect).")] = None,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
@@ -108,6 +110,11 @@ def score(
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as error:
+            raise typer.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from error
     try:
         pipeline_config = load_config(config)
     except ValueError as error:
@@ -115,7 +122,7 @@ def score(
     if no_redact:
         pipeline_config.redact = []
     options = ReaderOptions(format=format, columns=_pairs(column, "--column"),
-                            speaker_map=_pairs(speaker_map, "--speaker-map"))
+                            speaker_map=_pairs(speaker_map, "--speaker-map"), encoding=encoding)
     summary = _run_with_progress(paths, db, config=pipeline_config, reader_options=options, workers=workers,
                                  batch_size=batch_size)
     _print_summary(summary)

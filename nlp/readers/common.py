@@ -1,0 +1,144 @@
+"""What every reader shares: the ``Record`` it yields, its options, and the one validation path.
+
+Readers only turn a source's shape into a plain dict in canonical shape; :func:`validate` resolves speaker
+labels, normalises language codes and runs the pydantic model, so every format reports problems the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from nlp.speakers import normalize_speaker, speaker_prefixes
+from nlp.transcript import Transcript, describe_validation_error
+
+RAW_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record read from a source: a validated transcript, or the reason it was rejected."""
+
+    source: str
+    location: str
+    position: int
+    transcript: Transcript | None
+    reason: str | None
+    raw: str | None
+
+
+@dataclass
+class ReaderOptions:
+    """How to read inputs; the defaults detect everything."""
+
+    format: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    speaker_map: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+
+
+def rejected(source: str, location: str, reason: str, raw: str | None) -> Record:
+    """A record that could not become a transcript; ``position`` is filled in by ``iter_records``."""
+    return Record(source, location, 0, None, reason, None if raw is None else raw[:RAW_LIMIT])
+
+
+def resolve_role(label: str, speaker_map: Mapping[str, str]) -> str | None:
+    """The canonical role for a source's speaker label: ``speaker_map`` first, then the synonym table."""
+    key = label.strip().lower()
+    mapped = next((role for name, role in speaker_map.items() if name.strip().lower() == key), None)
+    return normalize_speaker(mapped if mapped is not None else key)
+
+
+def language_from_code(code: Any) -> str | None:
+    """``zh-CN``/``zh_TW``/``zh`` → ``zh``, ``en-US`` → ``en``, ``auto`` → ``auto``; anything else → None."""
+    if not isinstance(code, str):
+        return None
+    base = re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+    return base if base in ("zh", "en", "auto") else None
+
+
+def validate(
+    data: dict[str, Any], source: str, location: str, raw: str | None, speaker_map: Mapping[str, str]
+) -> Record:
+    """Resolve speakers and language, then validate ``data`` as a ``Transcript``; the one path to a Record."""
+    data = dict(data)
+    turns = data.get("turns")
+    if isinstance(turns, list):
+        data["turns"] = [_resolve_turn_speaker(turn, speaker_map) for turn in turns]
+    language = language_from_code(data.get("language"))
+    if language is not None:
+        data["language"] = language
+    try:
+        transcript = Transcript.model_validate(data)
+    except ValidationError as error:
+        return rejected(source, location, f"{location}: {describe_validation_error(error)}", raw)
+    return Record(source, location, 0, transcript, None, None)
+
+
+def _resolve_turn_speaker(turn: Any, speaker_map: Mapping[str, str]) -> Any:
+    if not isinstance(turn, dict) or not isinstance(turn.get("speaker"), str):
+        return turn
+    label = turn["speaker"]
+    role = resolve_role(label, speaker_map)
+    if role is None:
+        return turn  # the model rejects it with a message listing the roles
+    resolved = {**turn, "speaker": role}
+    if label.strip().lower() != role and not turn.get("speaker_label"):
+        resolved["speaker_label"] = label.strip()
+    return resolved
+
+
+# A generic diarisation label such as "Speaker 1", "spk_0", "SPEAKER_00", "说话人1", "Guest-2".
+_ANONYMOUS_SPEAKER = r"(?:speaker|spk|guest|participant|说话人|发言人|讲话人|角色)[ _\-]?[0-9０-９]+"
+
+
+@lru_cache(maxsize=32)
+def _prefix_pattern(extra_labels: tuple[str, ...], anonymous: bool) -> re.Pattern[str]:
+    names = sorted({*speaker_prefixes(), *extra_labels}, key=len, reverse=True)
+    known = "|".join(re.escape(name) for name in names)
+    label = rf"(?:{known})(?:[ _\-#]?[0-9０-９]+)?"
+    if anonymous:
+        label = rf"{_ANONYMOUS_SPEAKER}|{label}"
+    return re.compile(rf"\s*(?P<label>{label})\s*[:：]\s*(?P<text>.*)", re.IGNORECASE | re.DOTALL)
+
+
+def split_speaker_prefix(
+    text: str, speaker_map: Mapping[str, str], *, anonymous: bool = False
+) -> tuple[str, str] | None:
+    """Split ``"客服01：您好"`` into ``("客服01", "您好")``; None when the text does not start with a speaker.
+
+    Recognised labels are the role synonyms, the keys of ``speaker_map`` and, with ``anonymous``, generic
+    diarisation labels such as "Speaker 1" or "spk_0" (whose roles the caller must then work out).
+    """
+    match = _prefix_pattern(tuple(sorted(speaker_map)), anonymous).fullmatch(text)
+    if match is None:
+        return None
+    return match["label"], match["text"].strip()
+
+
+def keep_present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The items whose value is present (see ``is_missing``), so absent source fields stay absent."""
+    return {key: value for key, value in values.items() if not is_missing(value)}
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, or an empty or blank string: what a table cell or JSON field holds when it has no value."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    return isinstance(value, str) and not value.strip()
+
+
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...``, or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data

@@ -1,0 +1,97 @@
+"""Canonical JSON Lines (one transcript object per line) and ``.json`` documents, whose shape is sniffed.
+
+A ``.json`` file may hold an Amazon Connect Contact Lens analysis, a Google CCAI Insights conversation, one
+canonical transcript object (its id defaults to the file stem) or a list of canonical transcript objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from nlp.readers.ccai import ccai_transcript, is_ccai
+from nlp.readers.common import ReaderOptions, Record, rejected, validate
+from nlp.readers.contact_lens import contact_lens_transcript, is_contact_lens
+from nlp.readers.source import Source, describe_decode_error
+
+PLATFORM_SHAPES = {
+    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with Transcript and Participants"),
+    "ccai": (is_ccai, ccai_transcript, "an object with entries, or with transcript.transcriptSegments"),
+}
+EXPECTED_JSON = (
+    "expected an Amazon Connect Contact Lens analysis (keys Transcript and Participants), a Google CCAI "
+    "Insights conversation (entries, or transcript.transcriptSegments), a transcript object (id, turns) "
+    "or a list of transcript objects"
+)
+
+
+def read_jsonl(source: Source, options: ReaderOptions) -> Iterator[Record]:
+    """One record per non-blank line, streamed."""
+    for number, line in source.lines():
+        location = f"line {number}"
+        try:
+            text = source.decode(line)
+        except UnicodeDecodeError as error:
+            reason = f"{location}: {describe_decode_error(error, source.encoding)}"
+            yield rejected(source.name, location, reason, source.decode_leniently(line).strip())
+            continue
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            reason = (
+                f"{location}: invalid JSON: {error.msg} (column {error.colno}); "
+                "each line must be one complete JSON object"
+            )
+            yield rejected(source.name, location, reason, text)
+            continue
+        if not isinstance(data, dict):
+            reason = f"{location}: expected a JSON object (one transcript per line), found {_json_type(data)}"
+            yield rejected(source.name, location, reason, text)
+            continue
+        yield validate(data, source.name, location, text, options.speaker_map)
+
+
+def read_json(source: Source, options: ReaderOptions, shape: str | None = None) -> Iterator[Record]:
+    """A whole JSON document; ``shape`` ("contact_lens" or "ccai") forces how it is read."""
+    text = source.read_text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        reason = f"line {error.lineno}: invalid JSON: {error.msg} (column {error.colno}); fix or re-export it"
+        yield rejected(source.name, "file", reason, text)
+        return
+    speaker_map = options.speaker_map
+    shape = shape or next((name for name, (matches, _, _) in PLATFORM_SHAPES.items() if matches(data)), None)
+    if shape is not None:
+        matches, convert, expected = PLATFORM_SHAPES[shape]
+        if matches(data):
+            yield validate(convert(data, source.stem), source.name, "file", text, speaker_map)
+        else:
+            yield rejected(source.name, "file", f"not a {shape} file: expected {expected}", text)
+    elif isinstance(data, dict) and "turns" in data:
+        yield validate({"id": source.stem, **data}, source.name, "file", text, speaker_map)
+    elif isinstance(data, list):
+        yield from _read_items(data, source, options)
+    else:
+        found = f"keys {', '.join(sorted(data))}" if isinstance(data, dict) else _json_type(data)
+        yield rejected(source.name, "file", f"unrecognised JSON: {EXPECTED_JSON}; found {found}", text)
+
+
+def _read_items(items: list[Any], source: Source, options: ReaderOptions) -> Iterator[Record]:
+    for number, item in enumerate(items, start=1):
+        location = f"item {number}"
+        raw = json.dumps(item, ensure_ascii=False)
+        if isinstance(item, dict):
+            yield validate(item, source.name, location, raw, options.speaker_map)
+        else:
+            reason = f"{location}: expected a transcript object, found {_json_type(item)}"
+            yield rejected(source.name, location, reason, raw)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number"}
+    return names.get(type(value), "a number" if isinstance(value, float) else "null")

@@ -1,0 +1,467 @@
+"""Transcript readers: every format, every encoding, and every way a file can be broken."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from nlp.readers import ReaderOptions, Record, iter_records, total_bytes
+from nlp.readers.source import sniff_encoding
+from nlp.transcript import Transcript
+
+FIXTURES = Path(__file__).parent / "fixtures" / "readers"
+GOOD = FIXTURES / "good"
+BROKEN = FIXTURES / "broken"
+CONTACT_LENS = GOOD / "0a6e4b2f-7c3d-4e8a-9b1f-2d5c6e7f8a90_analysis.json"
+CST = timezone(timedelta(hours=8))
+
+
+def read(*paths: str | Path, **options) -> list[Record]:
+    return list(iter_records(paths, ReaderOptions(**options)))
+
+
+def read_one(path: str | Path, **options) -> Transcript:
+    """The single transcript a one-transcript file holds."""
+    [record] = read(path, **options)
+    assert record.reason is None and record.transcript is not None
+    return record.transcript
+
+
+def speakers(transcript: Transcript) -> list[tuple[str, str | None]]:
+    return [(turn.speaker, turn.speaker_label) for turn in transcript.turns]
+
+
+def texts(transcript: Transcript) -> list[str]:
+    return [turn.text for turn in transcript.turns]
+
+
+def test_jsonl_reads_one_transcript_per_line_and_resolves_speaker_synonyms():
+    records = read(GOOD / "canonical.jsonl")
+    assert [(r.location, r.reason, r.raw) for r in records] == [
+        ("line 1", None, None),
+        ("line 2", None, None),
+    ]
+    first = records[0].transcript
+    assert (
+        first.id,
+        first.channel,
+        first.customer_id,
+        first.order_id,
+        first.business_line,
+        first.language,
+    ) == ("chat-0001", "chat", "u-1024", "WM20261001001", "外卖", "zh")
+    assert first.started_at == datetime(2026, 10, 1, 9, 15, tzinfo=CST)
+    assert first.metadata == {"queue": "配送"}
+    assert speakers(first) == [("customer", "客户"), ("agent", None)]
+    assert first.turns[1].ts == datetime(2026, 10, 1, 9, 15, 40, tzinfo=CST)
+
+
+def test_traditional_chinese_text_passes_through_unchanged():
+    second = read(GOOD / "canonical.jsonl")[1].transcript
+    assert texts(second) == ["請問我的訂單什麼時候到？", "您的訂單預計今晚八點前送達。"]
+
+
+def test_gzip_jsonl_streams_and_takes_its_format_from_the_inner_suffix():
+    path = GOOD / "calls.jsonl.gz"
+    records = read(path)
+    assert [(r.source, r.location, r.transcript.id) for r in records] == [
+        (str(path), "line 1", "call-0101"),
+        (str(path), "line 2", "call-0102"),
+    ]
+    assert speakers(records[0].transcript) == [("ivr", None), ("customer", None)]
+    assert (records[0].transcript.turns[1].start_ms, records[0].transcript.turns[1].end_ms) == (5200, 6100)
+    assert records[-1].position == path.stat().st_size
+
+
+def test_jsonl_is_read_lazily_line_by_line(tmp_path):
+    path = tmp_path / "big.jsonl"
+    line = json.dumps({"id": "x", "turns": [{"speaker": "agent", "text": "您好" * 20}]}, ensure_ascii=False)
+    path.write_text((line + "\n") * 3000, encoding="utf-8")
+    first = next(iter_records([path]))
+    assert first.position == len((line + "\n").encode("utf-8"))
+
+
+def test_utf8_bom_csv_groups_contiguous_rows_and_keeps_other_columns_as_metadata():
+    records = read(GOOD / "turns_bom.csv")
+    assert [(r.location, r.reason) for r in records] == [("rows 2-3", None), ("row 4", None)]
+    call, chat = records[0].transcript, records[1].transcript
+    assert (call.id, call.channel, call.customer_id, call.metadata) == (
+        "c-1001",
+        "call",
+        "u-77",
+        {"queue": "酒店"},
+    )
+    assert speakers(call) == [("customer", "客户"), ("agent", "客服01")]
+    assert [(t.start_ms, t.end_ms) for t in call.turns] == [(0, 3500), (4000, 7800)]
+    assert (chat.id, chat.channel, texts(chat)) == ("c-1002", "chat", ["优惠券不能用,提示已过期"])
+
+
+def test_csv_column_option_maps_a_non_standard_column():
+    transcript = read_one(BROKEN / "missing_text_column.csv", columns={"text": "message_body"})
+    assert (transcript.id, texts(transcript)) == ("m-1", ["我要退货", "好的，已为您登记"])
+
+
+def test_csv_row_defects_reject_the_whole_transcript_naming_the_row(tmp_path):
+    (tmp_path / "a_cells.csv").write_text('id,speaker,text\nx1,agent,"您好,请问"\nx1,customer,我的,订单\n')
+    (tmp_path / "b_empty.csv").write_text("id,speaker,text\ny1,agent,您好\ny1,customer,\n")
+    (tmp_path / "c_tabs.tsv").write_text("id\tspeaker\ttext\nt1\tagent\thi, there\n")
+    records = read(tmp_path)
+    assert [r.reason for r in records[:2]] == [
+        "rows 2-3: row 3: it has 4 cells but the header has 3; quote text that contains ','",
+        "rows 2-3: row 3 has no text (column 'text'); every row needs an id, speaker and text",
+    ]
+    assert records[0].raw == 'x1,agent,"您好,请问"\nx1,customer,我的,订单\n'
+    assert texts(records[2].transcript) == ["hi, there"]
+
+
+def test_gb18030_csv_is_sniffed_and_a_forced_encoding_is_used(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("id,speaker,text\nG1,客户,我的订单没到\n".encode("gbk"))
+    assert texts(read_one(path)) == ["我的订单没到"]
+    assert texts(read_one(path, encoding="gbk")) == ["我的订单没到"]
+
+
+def test_parquet_is_read_in_batches_and_grouped_by_id():
+    records = read(GOOD / "turns.parquet")
+    assert [(r.location, r.reason) for r in records] == [("rows 1-3", None), ("row 4", None)]
+    delivery, hotel = records[0].transcript, records[1].transcript
+    assert (delivery.id, delivery.business_line, delivery.metadata) == (
+        "p-1",
+        "外卖",
+        {"agent_group": "配送组"},
+    )
+    assert [t.ts for t in delivery.turns] == [
+        datetime(2026, 10, 4, 18, 2),
+        datetime(2026, 10, 4, 18, 2, 30),
+        datetime(2026, 10, 4, 18, 3),
+    ]
+    assert (hotel.id, hotel.metadata, speakers(hotel)) == ("p-2", {}, [("bot", "机器人")])
+
+
+def test_gbk_plain_text_with_header_lines_timestamps_and_continuation_lines():
+    transcript = read_one(GOOD / "gbk_chat.txt")
+    assert (transcript.id, transcript.channel, transcript.business_line, transcript.order_id) == (
+        "chat-20261003-017",
+        "chat",
+        "外卖",
+        "WM88812345",
+    )
+    assert transcript.metadata == {"store": "黄焖鸡米饭(望京店)"}
+    assert speakers(transcript) == [
+        ("customer", "客户"),
+        ("agent", "客服01"),
+        ("customer", "客户"),
+        ("agent", "客服01"),
+    ]
+    assert transcript.turns[2].text == "照片已经发了\n你们看一下"
+    assert [t.ts for t in transcript.turns] == [
+        datetime(2026, 10, 3, 12, 1, 5),
+        datetime(2026, 10, 3, 12, 1, 40),
+        datetime(2026, 10, 3, 12, 2, 30),
+        datetime(2026, 10, 3, 12, 3, 10),
+    ]
+
+
+def test_plain_text_clock_timestamps_english_prefixes_and_preamble():
+    transcript = read_one(GOOD / "call_notes.txt")
+    assert transcript.id == "call_notes"
+    assert transcript.metadata == {"preamble": "通话记录导出 2026-10-05"}
+    assert speakers(transcript) == [("agent", "坐席"), ("customer", None), ("agent", "坐席")]
+    assert [t.start_ms for t in transcript.turns] == [2000, 5000, 15500]
+    assert transcript.turns[1].text == "安装师傅说明天把遥控器送过来，\n已经过了三天了还没送到。"
+
+
+def test_plain_text_without_a_recognisable_turn_is_rejected(tmp_path):
+    (tmp_path / "memo.txt").write_text("客户来电咨询退款\n已处理\n")
+    [record] = read(tmp_path / "memo.txt")
+    assert record.location == "file"
+    assert record.reason.startswith("no turns found: expected lines like '客服：您好'")
+    assert record.raw == "客户来电咨询退款\n已处理\n"
+
+
+def test_webvtt_voice_tags_with_anonymous_labels_guess_that_the_agent_speaks_first():
+    transcript = read_one(GOOD / "call_0815.vtt")
+    assert transcript.id == "call_0815"
+    assert transcript.metadata == {"speaker_roles_guessed": True}
+    assert speakers(transcript) == [
+        ("agent", "Speaker 1"),
+        ("customer", "Speaker 2"),
+        ("customer", "Speaker 2"),
+        ("agent", "Speaker 1"),
+    ]
+    assert [(t.start_ms, t.end_ms) for t in transcript.turns] == [
+        (500, 3200),
+        (3800, 8000),
+        (8400, 10100),
+        (10600, 13000),
+    ]
+    assert texts(transcript)[1:3] == [
+        "我昨天订的房间到现在还没有确认，\n今晚就要入住了。",
+        "订单号是HT20261001888。",
+    ]
+
+
+def test_speaker_map_sets_roles_instead_of_the_guess():
+    transcript = read_one(GOOD / "call_0815.vtt", speaker_map={"speaker 1": "customer", "Speaker 2": "agent"})
+    assert transcript.metadata == {}
+    assert [turn.speaker for turn in transcript.turns] == ["customer", "agent", "agent", "customer"]
+
+
+def test_srt_with_chinese_speaker_prefixes():
+    transcript = read_one(GOOD / "refund.srt")
+    assert transcript.id == "refund"
+    assert speakers(transcript) == [("agent", "客服"), ("customer", "客户"), ("agent", "客服")]
+    assert texts(transcript)[1] == "我想申请退款，商家一直没有出餐。"
+    assert [(t.start_ms, t.end_ms) for t in transcript.turns] == [(1000, 3500), (4000, 8200), (8600, 12000)]
+
+
+def test_subtitles_whose_first_cue_has_no_speaker_are_rejected(tmp_path):
+    (tmp_path / "asr.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n你好\n")
+    [record] = read(tmp_path / "asr.vtt")
+    assert record.reason == (
+        "cue 1 (00:00:01.000) has no speaker: start a speaker's cues with a <v Name> voice tag "
+        "or with 'Name: '"
+    )
+
+
+def test_contact_lens_analysis_maps_participants_offsets_and_sentiment():
+    transcript = read_one(CONTACT_LENS)
+    assert (transcript.id, transcript.channel, transcript.language) == (
+        "0a6e4b2f-7c3d-4e8a-9b1f-2d5c6e7f8a90",
+        "call",
+        "zh",
+    )
+    assert speakers(transcript) == [("agent", None), ("customer", None), ("agent", None), ("customer", None)]
+    assert [(t.start_ms, t.end_ms) for t in transcript.turns] == [
+        (0, 3900),
+        (4200, 9800),
+        (10300, 14900),
+        (15600, 18700),
+    ]
+    assert texts(transcript)[1] == "我的外卖下单一个多小时了还没送到，骑手电话也打不通。"
+    assert [t.metadata["sentiment"] for t in transcript.turns] == [
+        "NEUTRAL",
+        "NEGATIVE",
+        "NEUTRAL",
+        "POSITIVE",
+    ]
+    assert transcript.turns[1].metadata["issues_detected"] == [
+        {"CharacterOffsets": {"BeginOffsetChar": 0, "EndOffsetChar": 16}}
+    ]
+    metadata = transcript.metadata
+    assert metadata["overall_sentiment"] == {"AGENT": 2.5, "CUSTOMER": -1.8}
+    assert metadata["talk_time_ms"] == {"AGENT": 8500, "CUSTOMER": 8700}
+    assert [period["Score"] for period in metadata["sentiment_by_quarter"]["CUSTOMER"]] == [
+        0.0,
+        -5.0,
+        -2.5,
+        2.5,
+    ]
+    assert {
+        key: metadata[key] for key in ("non_talk_time_ms", "interruptions", "duration_ms", "categories")
+    } == {"non_talk_time_ms": 2100, "interruptions": 1, "duration_ms": 18700, "categories": ["催单"]}
+    assert (metadata["source_format"], metadata["language_code"]) == ("contact_lens", "zh-CN")
+
+
+def test_contact_lens_chat_without_contact_id_falls_back_to_the_file_stem(tmp_path):
+    path = tmp_path / "chat_42.json"
+    path.write_text(
+        json.dumps(
+            {
+                "Channel": "CHAT",
+                "LanguageCode": "en-US",
+                "Participants": [{"ParticipantId": "p-9", "ParticipantRole": "CUSTOMER"}],
+                "Transcript": [
+                    {
+                        "ParticipantId": "p-9",
+                        "Content": "Where is my refund?",
+                        "BeginOffsetMillis": 0,
+                        "EndOffsetMillis": 1200,
+                    }
+                ],
+            }
+        )
+    )
+    transcript = read_one(path)
+    assert (transcript.id, transcript.channel, transcript.language) == ("chat_42", "chat", "en")
+    assert transcript.turns[0].metadata == {"participant_id": "p-9"}
+
+
+def test_ccai_upload_entries_give_relative_offsets_and_absolute_times():
+    transcript = read_one(GOOD / "ccai_hotel_chat.json")
+    start = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+    assert (transcript.id, transcript.started_at) == ("ccai_hotel_chat", start)
+    assert speakers(transcript) == [("customer", None), ("agent", None), ("customer", None), ("agent", None)]
+    assert [t.start_ms for t in transcript.turns] == [0, 4500, 9200, 15000]
+    assert transcript.turns[1].ts == start + timedelta(milliseconds=4500)
+    assert [t.metadata for t in transcript.turns[:2]] == [{"user_id": 1}, {"user_id": 2}]
+
+
+def test_ccai_conversation_resource_maps_roles_medium_and_message_times():
+    transcript = read_one(GOOD / "ccai_conversation.json")
+    assert (transcript.id, transcript.channel, transcript.language) == ("7781234567890123456", "call", "zh")
+    assert transcript.started_at == datetime(2026, 10, 2, 6, 30, tzinfo=UTC)
+    assert speakers(transcript) == [
+        ("bot", "AUTOMATED_AGENT"),
+        ("customer", "END_USER"),
+        ("bot", "AUTOMATED_AGENT"),
+        ("agent", "HUMAN_AGENT"),
+    ]
+    assert [t.start_ms for t in transcript.turns] == [0, 5500, 10000, 39000]
+    assert transcript.turns[1].metadata == {
+        "sentiment": {"magnitude": 0.6, "score": -0.5},
+        "confidence": 0.88,
+    }
+    assert (transcript.metadata["agent_id"], transcript.metadata["labels"]) == (
+        "agent-0042",
+        {"queue": "hotel"},
+    )
+
+
+def test_json_document_shapes(tmp_path):
+    (tmp_path / "a_list.json").write_text(
+        json.dumps([{"id": "l-1", "turns": [{"speaker": "bot", "text": "hi"}]}, "not a transcript"])
+    )
+    (tmp_path / "b_object.json").write_text(json.dumps({"turns": [{"speaker": "agent", "text": "hello"}]}))
+    (tmp_path / "c_unknown.json").write_text(json.dumps({"messages": []}))
+    (tmp_path / "d_broken.json").write_text('{"turns": [')
+    records = read(tmp_path)
+    assert [(r.location, r.transcript.id if r.transcript else None) for r in records] == [
+        ("item 1", "l-1"),
+        ("item 2", None),
+        ("file", "b_object"),
+        ("file", None),
+        ("file", None),
+    ]
+    assert records[1].reason == "item 2: expected a transcript object, found a string"
+    assert records[3].reason.startswith("unrecognised JSON: expected an Amazon Connect Contact Lens analysis")
+    assert records[3].reason.endswith("; found keys messages")
+    assert records[4].reason == "line 1: invalid JSON: Expecting value (column 12); fix or re-export it"
+
+
+def test_forced_format_reads_any_extension_and_checks_the_shape(tmp_path):
+    (tmp_path / "export.log").write_text(
+        json.dumps({"id": "f-1", "turns": [{"speaker": "客服", "text": "您好"}]})
+    )
+    assert read_one(tmp_path / "export.log", format="jsonl").id == "f-1"
+    [record] = read(GOOD / "ccai_hotel_chat.json", format="contact_lens")
+    assert record.reason == "not a contact_lens file: expected an object with Transcript and Participants"
+
+
+def test_broken_folder_yields_one_record_per_record_read_with_readable_reasons():
+    records = read(BROKEN)
+    outcome = [(Path(r.source).name, r.location, r.transcript is not None) for r in records]
+    assert outcome == [
+        ("empty.jsonl", "file", False),
+        ("export.xlsx", "file", False),
+        ("lines.jsonl", "line 1", True),
+        ("lines.jsonl", "line 2", False),
+        ("lines.jsonl", "line 3", False),
+        ("lines.jsonl", "line 4", False),
+        ("lines.jsonl", "line 5", False),
+        ("lines.jsonl", "line 6", False),
+        ("lines.jsonl", "line 8", True),
+        ("missing_text_column.csv", "file", False),
+        ("unsorted_ids.csv", "rows 2-3", True),
+        ("unsorted_ids.csv", "row 4", True),
+        ("unsorted_ids.csv", "row 5", False),
+    ]
+    reasons = {(Path(r.source).name, r.location): r.reason for r in records if r.reason}
+    assert reasons == {
+        ("empty.jsonl", "file"): "the file is empty",
+        ("export.xlsx", "file"): (
+            "unsupported file type '.xlsx'; supported: .jsonl, .ndjson, .json, .csv, .tsv, .parquet, .txt, "
+            ".vtt, .srt (also as .gz), or pass --format"
+        ),
+        ("lines.jsonl", "line 2"): (
+            "line 2: invalid JSON: Unterminated string starting at (column 54); "
+            "each line must be one complete JSON object"
+        ),
+        ("lines.jsonl", "line 3"): "line 3: expected a JSON object (one transcript per line), found an array",
+        ("lines.jsonl", "line 4"): "line 4: turns: Field required",
+        ("lines.jsonl", "line 5"): (
+            "line 5: turns.0.speaker: Value error, unknown speaker '店小二': use customer, agent, bot, ivr, "
+            "system or third_party (or a synonym such as 客户, 客服, 坐席, 机器人, caller)"
+        ),
+        ("lines.jsonl", "line 6"): (
+            "line 6: cannot decode bytes b'\\xff' as utf-8; fix the bytes, or pass --encoding if the file "
+            "uses another encoding"
+        ),
+        ("missing_text_column.csv", "file"): (
+            "no text column: expected one of text, content, utterance, message in the header "
+            "(conversation_id, role, message_body); name yours with --column text=COLUMN"
+        ),
+        ("unsorted_ids.csv", "row 5"): (
+            "row 5: rows of transcript 'u-1' are not contiguous (it already appeared at rows 2-3); sort the "
+            "file by the 'conversation_id' column so each transcript's rows are together"
+        ),
+    }
+    assert records[7].raw == '{"id": "b-6", "turns": [{"speaker": "customer", "text": "\\xff\\xfe\\xfa"}]}'
+
+
+def test_positions_are_monotonic_and_end_at_total_bytes():
+    paths = [GOOD, BROKEN]
+    positions = [record.position for record in iter_records(paths)]
+    assert positions == sorted(positions)
+    assert (
+        positions[-1]
+        == total_bytes(paths)
+        == sum(f.stat().st_size for folder in paths for f in folder.iterdir() if not f.name.startswith("."))
+    )
+
+
+def test_missing_paths_and_corrupt_gzip_are_rejected_not_raised(tmp_path):
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(b'{"id": "z"}\n')[:12])
+    records = read(tmp_path / "nowhere", tmp_path / "cut.jsonl.gz")
+    assert [(r.location, r.reason.split(":")[0]) for r in records] == [
+        ("file", "no such file or folder; check the path"),
+        ("file", "cannot read this file as jsonl"),
+    ]
+    assert records[-1].position == total_bytes([tmp_path]) == 12
+
+
+def test_invalid_options_raise_before_reading():
+    with pytest.raises(ValueError, match="unknown format 'xml'"):
+        read(GOOD, format="xml")
+    with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+        read(GOOD, encoding="klingon")
+
+
+@pytest.mark.parametrize(
+    ("sample", "complete", "expected"),
+    [
+        ("客服：您好\n".encode("utf-8-sig"), True, "utf-8-sig"),
+        ("客服：您好\n".encode(), True, "utf-8"),
+        ("客服：您好\n".encode("gbk"), True, "gb18030"),
+        ("客服：您好\n".encode()[:-3], False, "utf-8"),
+        (("客服：您好\n" * 3).encode() + b"\xff\xfe\n", True, "utf-8"),
+    ],
+    ids=["bom", "utf8", "gbk", "cut-mid-character", "one-bad-line"],
+)
+def test_sniff_encoding(sample, complete, expected):
+    assert sniff_encoding(sample, complete) == expected
+
+
+def test_anonymous_subtitle_labels_become_customers_when_a_label_names_the_agent(tmp_path):
+    (tmp_path / "mixed.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:02,000\nspk_1: 我要退款\n\n"
+        "2\n00:00:02,500 --> 00:00:04,000\n客服：好的，马上为您处理\n"
+    )
+    transcript = read_one(tmp_path / "mixed.srt")
+    assert speakers(transcript) == [("customer", "spk_1"), ("agent", "客服")]
+    assert transcript.metadata == {"speaker_roles_guessed": True}
+
+
+def test_undecodable_bytes_in_a_one_document_file_name_the_line(tmp_path):
+    path = tmp_path / "chat.txt"
+    path.write_bytes("客户：你好\n".encode() + b"\xff\xfe\n" + "客服：您好\n".encode())
+    [record] = read(path)
+    assert record.reason == (
+        "line 2: cannot decode bytes b'\\xff' as utf-8; fix the bytes, or pass --encoding if the file uses "
+        "another encoding"
+    )
+    assert list(iter_records(str(path))) == [record]
