@@ -5,4 +5,4 @@ The data flow, one module per step: ``readers`` → ``normalize`` → ``redact``
 transcript and ``bulk`` runs it over archives.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

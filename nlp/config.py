@@ -9,14 +9,16 @@ Example ``journeylens.yaml``::
     default_taxonomy: food_delivery
     taxonomies: {food_delivery: food_delivery, hotel: hotel_stay}   # business_line -> taxonomy name or file
     score_speakers: [customer]
+    timezone: Asia/Shanghai               # for transcripts whose times carry no zone (promise deadlines)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nlp.redact import KINDS
 from nlp.transcript import describe_validation_error
@@ -35,6 +37,17 @@ class PipelineConfig(BaseModel):
     )
     score_speakers: list[str] = Field(default_factory=lambda: ["customer"])
     max_sentence_chars: int = Field(default=40, ge=10)
+    timezone: str = "Asia/Shanghai"
+    promise_vague_hours: float = Field(default=4.0, gt=0)  # deadline of "稍后联系您", "shortly"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
 
     def taxonomy_for(self, business_line: str | None) -> str:
         return self.taxonomies.get(business_line or "", self.default_taxonomy)

@@ -26,6 +26,7 @@ class Utterance:
     start_ms: int | None = None
     end_ms: int | None = None
     ts: datetime | None = None
+    speaker_label: str | None = None
     stage: str | None = None
     stage_confidence: float | None = None
     issue_type: str | None = None
@@ -53,6 +54,19 @@ class Segment:
 
 
 @dataclass
+class Promise:
+    """A time-bound commitment made to the customer (times are time-zone aware)."""
+
+    turn_index: int
+    speaker: str
+    speaker_label: str | None
+    text: str
+    made_at: datetime
+    deadline: datetime
+    fallback: datetime | None = None  # a later deadline the same turn allowed for ("要是没货，那就后天")
+
+
+@dataclass
 class AnalyzedTranscript:
     """A transcript with its utterances and segments; ``taxonomy`` names the journey it was classified in."""
 
@@ -61,3 +75,4 @@ class AnalyzedTranscript:
     taxonomy: str
     utterances: list[Utterance] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
+    promises: list[Promise] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The pipeline: normalize → redact → segment → classify → score emotion → topical segments.
+"""The pipeline: normalize → redact → segment → classify → score emotion → topical segments → promises.
 
 One ``Pipeline`` object is used by the bulk scorer, the CLI and (later) the API, so every entry point
 produces the same rows. ``analyze`` takes a batch of transcripts so the emotion scorer sees one large batch.
@@ -16,6 +16,7 @@ from nlp import __version__
 from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript, Utterance
 from nlp.normalize import normalize_text
+from nlp.promises import detect_promises
 from nlp.redact import Redactor
 from nlp.scoring import EmotionScorer, JourneyClassifier, load_emotion_scorer, load_journey_classifier
 from nlp.segment import Segmenter, detect_language
@@ -79,8 +80,12 @@ class Pipeline:
             "metadata": clean(transcript.metadata),
         })
 
-    def analyze(self, transcripts: Sequence[Transcript]) -> list[AnalyzedTranscript]:
-        docs = [self._prepare(t) for t in transcripts]
+    def analyze(
+        self, transcripts: Sequence[Transcript], taxonomies: Sequence[str | None] | None = None
+    ) -> list[AnalyzedTranscript]:
+        """Analyze a batch; ``taxonomies`` may name, per transcript, a taxonomy overriding the business line's."""
+        overrides = taxonomies if taxonomies is not None else [None] * len(transcripts)
+        docs = [self._prepare(t, taxonomy) for t, taxonomy in zip(transcripts, overrides, strict=True)]
         for doc in docs:
             self.classifier(doc.taxonomy).classify(doc)
         to_score = [u for doc in docs for u in doc.utterances if u.speaker in self.config.score_speakers]
@@ -92,20 +97,21 @@ class Pipeline:
             utterance.emotion_confidence = score.emotion_confidence
         for doc in docs:
             build_segments(doc)
+            doc.promises = detect_promises(doc, self.config.timezone, self.config.promise_vague_hours)
         return docs
 
-    def _prepare(self, transcript: Transcript) -> AnalyzedTranscript:
+    def _prepare(self, transcript: Transcript, taxonomy: str | None = None) -> AnalyzedTranscript:
         transcript = self.redact_transcript(transcript)
         language = transcript.language
         if language == "auto":
             language = detect_language("".join(t.text for t in transcript.turns))
-        doc = AnalyzedTranscript(transcript, language, self.config.taxonomy_for(transcript.business_line))
+        doc = AnalyzedTranscript(transcript, language, taxonomy or self.config.taxonomy_for(transcript.business_line))
         for turn_index, turn in enumerate(transcript.turns):
             for sentence_index, sentence in enumerate(self.segmenter.split(turn.text, language)):
                 doc.utterances.append(Utterance(
                     turn_index=turn_index, sentence_index=sentence_index, speaker=turn.speaker,
                     text=sentence.text, language=language, tokens=sentence.tokens,
-                    start_ms=turn.start_ms, end_ms=turn.end_ms, ts=turn.ts,
+                    start_ms=turn.start_ms, end_ms=turn.end_ms, ts=turn.ts, speaker_label=turn.speaker_label,
                 ))
         return doc
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from nlp.document import AnalyzedTranscript
 from nlp.transcript import Transcript
 
-TABLES = ("transcripts", "utterances", "segments", "runs")
+TABLES = ("transcripts", "utterances", "segments", "promises", "runs")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -37,19 +37,26 @@ CREATE TABLE IF NOT EXISTS transcripts (
 );
 CREATE TABLE IF NOT EXISTS utterances (
     transcript_id VARCHAR, utterance_index INTEGER, turn_index INTEGER, sentence_index INTEGER,
-    speaker VARCHAR, text VARCHAR, language VARCHAR, start_ms BIGINT, end_ms BIGINT, ts TIMESTAMP,
-    segment_index INTEGER, stage VARCHAR, stage_confidence DOUBLE, issue_type VARCHAR, service_step VARCHAR,
-    sentiment VARCHAR, sentiment_score DOUBLE, emotion VARCHAR, emotion_coarse VARCHAR,
+    speaker VARCHAR, speaker_label VARCHAR, text VARCHAR, language VARCHAR, start_ms BIGINT, end_ms BIGINT,
+    ts TIMESTAMP, segment_index INTEGER, stage VARCHAR, stage_confidence DOUBLE, issue_type VARCHAR,
+    service_step VARCHAR, sentiment VARCHAR, sentiment_score DOUBLE, emotion VARCHAR, emotion_coarse VARCHAR,
     emotion_confidence DOUBLE
 );
 CREATE TABLE IF NOT EXISTS segments (
     transcript_id VARCHAR, segment_index INTEGER, stage VARCHAR, issue_type VARCHAR, first_turn INTEGER,
     last_turn INTEGER, n_utterances INTEGER, n_customer_utterances INTEGER, sentiment_mean DOUBLE
 );
+CREATE TABLE IF NOT EXISTS promises (
+    transcript_id VARCHAR, promise_index INTEGER, turn_index INTEGER, speaker VARCHAR, speaker_label VARCHAR,
+    text VARCHAR, made_at TIMESTAMP, deadline TIMESTAMP, fallback TIMESTAMP
+);
+-- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
+ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
 """
 
 _UTTERANCE_COLUMNS = (
-    "turn_index", "sentence_index", "speaker", "text", "language", "start_ms", "end_ms", "ts", "segment_index",
+    "turn_index", "sentence_index", "speaker", "speaker_label", "text", "language", "start_ms", "end_ms", "ts",
+    "segment_index",
     "stage", "stage_confidence", "issue_type", "service_step", "sentiment", "sentiment_score", "emotion",
     "emotion_coarse", "emotion_confidence",
 )
@@ -141,15 +148,16 @@ class Store:
         return {r[0] for r in rows}
 
     def write_tables(self, tables: Sequence[pa.Table], ids: Sequence[str]) -> None:
-        """Replace the rows of transcripts ``ids`` with ``tables`` (transcripts, utterances, segments), atomically."""
+        """Replace the rows of transcripts ``ids`` with ``tables`` (transcripts, utterances, segments, promises),
+        atomically."""
         if not ids:
             return
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.register("_ids", pa.table({"transcript_id": list(ids)}))
-            for name in ("utterances", "segments", "transcripts"):
+            for name in ("utterances", "segments", "promises", "transcripts"):
                 self.con.execute(f"DELETE FROM {name} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
-            for name, table in zip(("transcripts", "utterances", "segments"), tables, strict=True):
+            for name, table in zip(("transcripts", "utterances", "segments", "promises"), tables, strict=True):
                 if table.num_rows:
                     self.con.register("_rows", table)
                     self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows")
@@ -171,10 +179,10 @@ class Store:
         return path
 
 
-def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Arrow tables (transcripts, utterances, segments) for analyzed transcripts, ready for ``write_tables``."""
+def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> tuple[pa.Table, ...]:
+    """Arrow tables (transcripts, utterances, segments, promises) for analyzed transcripts, for ``write_tables``."""
     scored_at = _now()
-    transcripts, utterances, segments = [], [], []
+    transcripts, utterances, segments, promises = [], [], [], []
     for record in records:
         doc, t = record.doc, record.doc.transcript
         transcripts.append({
@@ -190,7 +198,8 @@ def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> 
             row.update({c: getattr(u, c) for c in _UTTERANCE_COLUMNS})
             utterances.append(row)
         segments.extend({"transcript_id": t.id, **asdict(s)} for s in doc.segments)
-    return tuple(_table(rows) for rows in (transcripts, utterances, segments))  # type: ignore[return-value]
+        promises.extend({"transcript_id": t.id, "promise_index": i, **asdict(p)} for i, p in enumerate(doc.promises))
+    return tuple(_table(rows) for rows in (transcripts, utterances, segments, promises))
 
 
 def _table(rows: list[dict]) -> pa.Table:

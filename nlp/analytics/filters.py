@@ -1,0 +1,67 @@
+"""Which contacts an analysis looks at, and how it breaks them down: one filter object for every report.
+
+Filters become a parameterised SQL ``WHERE`` over the ``transcripts`` table (alias ``t``); ``by`` names a
+column (channel, business_line, language, taxonomy) or any metadata field (persona, city, …) to break a
+ranking or trend down by.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+COLUMNS = ("channel", "business_line", "language", "taxonomy")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class Filters(BaseModel):
+    """Contacts to include. Dates are local business days (inclusive) in the analytics time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date_from: date | None = None
+    date_to: date | None = None
+    business_line: str | None = None
+    channel: str | None = None
+    taxonomy: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    def where(self, timezone: str) -> tuple[str, dict]:
+        """A SQL condition on alias ``t`` and its named parameters (``$f0``, ``$f1`` …)."""
+        clauses, params = ["TRUE"], {}
+
+        def param(value) -> str:
+            name = f"f{len(params)}"
+            params[name] = value
+            return f"${name}"
+
+        zone = ZoneInfo(timezone)
+        if self.date_from:
+            clauses.append(f"t.started_at >= {param(_utc(datetime.combine(self.date_from, time(), zone)))}")
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), time(), zone)
+            clauses.append(f"t.started_at < {param(_utc(end))}")
+        for column in ("business_line", "channel", "taxonomy"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"t.{column} = {param(value)}")
+        for key, value in self.metadata.items():
+            clauses.append(f"{field_sql(key)} = {param(value)}")
+        return " AND ".join(clauses), params
+
+
+def field_sql(name: str) -> str:
+    """SQL for a breakdown field: a transcripts column or a metadata key."""
+    if name in COLUMNS:
+        return f"t.{name}"
+    if not _FIELD.match(name):
+        raise ValueError(f"invalid field name {name!r}: letters, digits and _ only")
+    return f"json_extract_string(t.metadata, '$.{name}')"
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored timestamps are naive UTC."""
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
