@@ -75,8 +75,8 @@ class Pipeline:
         ]
         return transcript.model_copy(update={
             "turns": turns,
-            "customer_id": self._pseudonymize(transcript.customer_id),
-            "order_id": self._pseudonymize(transcript.order_id),
+            "customer_id": pseudonymize(transcript.customer_id, self.redactor),
+            "order_id": pseudonymize(transcript.order_id, self.redactor),
             "metadata": clean(transcript.metadata),
         })
 
@@ -124,11 +124,13 @@ class Pipeline:
             return [self._clean_value(v) for v in value]
         return value
 
-    def _pseudonymize(self, identifier: str | None) -> str | None:
-        """Ids that are themselves PII (a phone number as customer id) become a stable hash, keeping linkage."""
-        if identifier is None or self.redactor(identifier) == identifier:
-            return identifier
-        return "pii-" + _digest(identifier)[:16]
+
+
+def pseudonymize(identifier: str | None, redactor: Redactor) -> str | None:
+    """Ids that are themselves PII (a phone number as customer id) become a stable hash, keeping linkage."""
+    if identifier is None or redactor(identifier) == identifier:
+        return identifier
+    return "pii-" + _digest(identifier)[:16]
 
 
 def _digest(text: str) -> str:

@@ -108,9 +108,12 @@ GROUP BY ALL
 
 
 def contact_facts(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: Filters | None = None,
-                  by: str | None = None) -> pd.DataFrame:
-    """One row per contact matching ``filters``: reason stage, signals, pain components, ``pain``, ``ces``."""
+                  by: str | None = None, ids: list[str] | None = None) -> pd.DataFrame:
+    """One row per contact matching ``filters`` (and among ``ids``, if given): reason stage, signals, pain
+    components, ``pain``, ``ces``."""
     where, params = (filters or Filters()).where(settings.timezone)
+    if ids is not None:
+        where, params = f"{where} AND t.transcript_id IN (SELECT unnest($ids))", {**params, "ids": ids}
     sql = _FACTS.format(where=where, group=field_sql(by) if by else "NULL", journey=_JOURNEY)
     named = dict(params,threat=settings.complaint_threat_pattern, effort=settings.effort_pattern,
                  chase=settings.chase_pattern, window=float(settings.repeat_window_days))

@@ -59,7 +59,7 @@ class AnalyticsSettings(BaseModel):
     )
     # a later contact that says the promise was not kept: "说好的…", "到现在都没", "还是没"
     chase_pattern: str = (
-        r"说好|答应|承诺|不是说|上次说|昨天说|说今天|说明天|到现在(都|还|也)?没|还是没|也没人|一直没|还没(到|收到|回|联系)|"
+        r"说好|答应我|承诺我|不是说|上次说|昨天说|说今天|说明天|到现在(都|还|也)?没|还是没|也没人|一直没|还没(到|收到|回|联系)|"
         r"(?i:you promised|was supposed to|still (haven't|hasn't|no)|never (called|came|arrived))"
     )
 
