@@ -5,19 +5,31 @@ from __future__ import annotations
 import codecs
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import jieba
+import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from nlp.analytics.export import write_tables
+from nlp.analytics.filters import Filters
+from nlp.analytics.journeys import find_journey
+from nlp.analytics.kpis import kpi_report, load_kpis
+from nlp.analytics.rankings import rank_stages
+from nlp.analytics.service_journey import service_journey
+from nlp.analytics.settings import AnalyticsSettings, load_settings
+from nlp.analytics.trends import impact as impact_of_change
+from nlp.analytics.trends import stage_trend
 from nlp.bulk import RunSummary, score_archive
 from nlp.config import load_config
 from nlp.readers import FORMATS, ReaderOptions, total_bytes
-from nlp.resources import PROJECT_ROOT
+from nlp.resources import PROJECT_ROOT, models_dir
 from nlp.stage_summary import stage_summary
 from nlp.store import TABLES, Store
 
@@ -150,6 +162,197 @@ def summary(db: Annotated[Path, typer.Option(help="DuckDB file to read.")] = Pat
     _print_stage_table(db)
 
 
+def _filters(date_from: datetime | None, date_to: datetime | None, business_line: str | None, channel: str | None,
+             taxonomy: str | None, where: list[str] | None) -> Filters:
+    return Filters(date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
+                   business_line=business_line, channel=channel, taxonomy=taxonomy,
+                   metadata=_pairs(where, "--where"))
+
+
+def _open_analytics(db: Path, settings: Path | None) -> tuple[Store, AnalyticsSettings]:
+    if not db.is_file():
+        raise typer.BadParameter(f"{db} does not exist: score an archive first (journeylens score …)",
+                                 param_hint="--db")
+    try:
+        return Store(db, read_only=True), load_settings(settings)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--settings") from error
+
+
+def _show(frame: pd.DataFrame, title: str, columns: dict[str, str]) -> None:
+    """Print the ``columns`` (name → header) of ``frame`` as a rich table; numbers rounded."""
+    table = Table(title=title)
+    for header in columns.values():
+        table.add_column(header)
+    for row in frame[list(columns)].itertuples(index=False):
+        table.add_row(*("—" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                        f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+
+
+def _save(tables: dict[str, pd.DataFrame], output: Path | None) -> None:
+    if output is None:
+        return
+    try:
+        for path in write_tables(tables, output):
+            out.print(f"wrote {path}")
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--output") from error
+
+
+DbOpt = Annotated[Path, typer.Option(help="DuckDB file to read.")]
+SettingsOpt = Annotated[Path | None, typer.Option(help="Analytics settings YAML (weights, thresholds).")]
+OutputOpt = Annotated[Path | None, typer.Option(help="Also write the tables: .csv, .json or .xlsx.")]
+FromOpt = Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First local day.")]
+ToOpt = Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last local day.")]
+LineOpt = Annotated[str | None, typer.Option(help="Only this business line.")]
+ChannelOpt = Annotated[str | None, typer.Option(help="Only this channel: chat, call, email, ticket.")]
+TaxonomyOpt = Annotated[str | None, typer.Option(help="Only contacts classified with this taxonomy.")]
+WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter FIELD=VALUE (e.g. persona=学生).")]
+ByOpt = Annotated[str | None, typer.Option(help="Break down by a column or metadata field (persona, city…).")]
+
+
+@app.command()
+def rank(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None,
+         date_from: FromOpt = None, date_to: ToOpt = None, business_line: LineOpt = None,
+         channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None,
+         evidence: Annotated[int, typer.Option(min=0, help="Evidence utterances per stage.")] = 3) -> None:
+    """Rank journey stages by pain, with volume, NEV, the frequency × pain quadrant and evidence."""
+    store, config = _open_analytics(db, settings)
+    with store:
+        table = rank_stages(store.con, config, _filters(date_from, date_to, business_line, channel, taxonomy,
+                                                        where), by=by, evidence=evidence)
+    for (name, group), rows in table.groupby(["taxonomy", "group"], dropna=False, sort=False):
+        rows = rows.assign(nev_ci=[f"{lo:+.0f}…{hi:+.0f}" for lo, hi in zip(rows["nev_low"], rows["nev_high"],
+                                                                              strict=True)],
+                           flag=np.where(rows["reliable"], "", "few data"))
+        title = f"stages by pain · {name}" + ("" if pd.isna(group) else f" · {by}={group}")
+        _show(rows, title, {"pain_rank": "#", "stage_name": "stage", "contacts": "contacts",
+                            "share_pct": "% contacts", "pain": "pain", "nev": "NEV", "nev_ci": "NEV 95% CI",
+                            "unresolved_pct": "% unresolved", "repeat_pct": "% repeat",
+                            "top_issue_types": "top issue types", "recommendation": "quadrant", "flag": ""})
+        if evidence:
+            for row in rows.dropna(subset=["pain_rank"]).head(3).itertuples():
+                for item in row.evidence if isinstance(row.evidence, list) else []:
+                    out.print(f"  {row.stage_name} · {item['emotion']}: “{item['text']}” ({item['transcript_id']})")
+    _save({"rankings": table}, output)
+
+
+@app.command()
+def trend(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None,
+          stage: Annotated[str | None, typer.Option(help="Only this stage id.")] = None,
+          period: Annotated[str, typer.Option(help="day or week.")] = "week",
+          date_from: FromOpt = None, date_to: ToOpt = None, business_line: LineOpt = None,
+          channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None) -> None:
+    """Volume, NEV and pain per stage over time, with anomalies flagged."""
+    store, config = _open_analytics(db, settings)
+    with store:
+        try:
+            table = stage_trend(store.con, config, _filters(date_from, date_to, business_line, channel, taxonomy,
+                                                            where), stage=stage, period=period, by=by)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--period") from error
+    table["period_start"] = table["period"].dt.date.astype(str)
+    table["flag"] = np.where(table["anomaly"], "anomaly", "")
+    for (name, group, stage_id), rows in table.groupby(["taxonomy", "group", "stage"], dropna=False, sort=False):
+        title = f"{name} · {stage_id} by {period}" + ("" if pd.isna(group) else f" · {by}={group}")
+        _show(rows, title, {"period_start": period, "contacts": "contacts", "nev": "NEV", "pain": "pain",
+                            "ces": "CES", "repeat_rate": "% repeat", "flag": ""})
+    _save({"trend": table.drop(columns=["period_start", "flag"])}, output)
+
+
+@app.command()
+def journey(key: Annotated[str, typer.Argument(help="An order id or customer id.")],
+            db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None) -> None:
+    """The customer-view journey of one order or customer: contacts, paths, promises kept and broken."""
+    store, config = _open_analytics(db, settings)
+    with store:
+        found = find_journey(store.con, config, key)
+    if found is None:
+        console.print(f"[red]no contact names order or customer {key!r}")
+        raise typer.Exit(1)
+    summary = found.summary
+    out.print(f"journey {key}: {summary['contacts']} contacts over {summary['span_days']} days "
+              f"({', '.join(summary['channels'])}); promises {summary['promises']}, broken "
+              f"{summary['promises_broken']}, kept {summary['promises_kept']}; third parties: "
+              f"{', '.join(summary['third_parties']) or 'none'}; resolved at end: {summary['resolved_at_end']}")
+    contacts = found.contacts.assign(when=found.contacts["started_local"].astype(str),
+                                     path=found.contacts["service_path"].map(" → ".join),
+                                     stage_path=found.contacts["stages"].map(" → ".join))
+    _show(contacts, "contacts", {"when": "started", "transcript_id": "contact", "channel": "channel",
+                                 "stage_path": "stages", "path": "service path", "pain": "pain",
+                                 "broken_promises": "broken promises chased"})
+    promises = found.promises.assign(due=found.promises["deadline"].astype(str))
+    _show(promises, "promises", {"transcript_id": "made in", "speaker_label": "by", "text": "promise",
+                                 "due": "due", "status": "status", "next_id": "judged by"})
+    _save({"summary": pd.DataFrame([summary]), "contacts": found.contacts, "promises": found.promises}, output)
+
+
+@app.command()
+def impact(change_date: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day of the change.")],
+           db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None,
+           window_days: Annotated[int | None, typer.Option(min=1, help="Days compared on each side.")] = None,
+           business_line: LineOpt = None, channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None,
+           where: WhereOpt = None, by: ByOpt = None,
+           show_all: Annotated[bool, typer.Option("--all", help="Print unchanged stages too.")] = False) -> None:
+    """Before/after effect of a change on NEV, pain, CES and repeat contacts per stage."""
+    store, config = _open_analytics(db, settings)
+    with store:
+        table = impact_of_change(store.con, config, change_date.date(),
+                                 _filters(None, None, business_line, channel, taxonomy, where), window_days, by)
+    shown = table if show_all else table[table["changed"] | (table["stage"] == "all")]
+    shown = shown.assign(ci=[f"{lo:+.1f}…{hi:+.1f}" for lo, hi in zip(shown["low"], shown["high"], strict=True)])
+    _show(shown, f"impact of the change on {change_date.date()}",
+          {"taxonomy": "taxonomy", "stage": "stage", "metric": "metric", "contacts_before": "n before",
+           "contacts_after": "n after", "before": "before", "after": "after", "difference": "Δ", "ci": "Δ CI",
+           "effect_size": "effect size", "direction": "verdict"})
+    _save({"impact": table}, output)
+
+
+@app.command()
+def kpi(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None,
+        kpis: Annotated[list[str] | None, typer.Option(help="KPI file or built-in name (default: all built-in).")]
+        = None, date_from: FromOpt = None, date_to: ToOpt = None, channel: ChannelOpt = None,
+        where: WhereOpt = None) -> None:
+    """Touchpoint KPIs against customer expectation and industry benchmark, per owner."""
+    store, config = _open_analytics(db, settings)
+    names = kpis or sorted(p.stem for p in (models_dir() / "kpis").glob("*.yaml"))
+    reports = []
+    with store:
+        for name in names:
+            try:
+                definition = load_kpis(name)
+            except ValueError as error:
+                raise typer.BadParameter(str(error), param_hint="--kpis") from error
+            filters = _filters(date_from, date_to, None, channel, definition.taxonomy, where)
+            reports.append(kpi_report(store.con, config, definition, filters).assign(taxonomy=definition.taxonomy))
+    report = pd.concat(reports, ignore_index=True)
+    for owner, rows in report.groupby("owner", sort=True):
+        _show(rows, f"KPIs · {owner}", {"taxonomy": "taxonomy", "name": "indicator", "stage": "stage",
+                                        "value": "current", "expectation": "expectation",
+                                        "benchmark": "benchmark", "contacts": "contacts", "status": "status"})
+    _save({"kpis": report}, output)
+
+
+@app.command("service-journey")
+def service_journey_command(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None,
+                            output: OutputOpt = None, date_from: FromOpt = None, date_to: ToOpt = None,
+                            business_line: LineOpt = None, channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None,
+                            where: WhereOpt = None, by: ByOpt = None) -> None:
+    """Channel paths, hand-offs, repeat contacts and first-contact resolution per stage and channel."""
+    store, config = _open_analytics(db, settings)
+    with store:
+        tables = service_journey(store.con, config, _filters(date_from, date_to, business_line, channel, taxonomy,
+                                                             where), by=by)
+    _show(tables["paths"], "most frequent service paths", {"taxonomy": "taxonomy", "path": "path",
+                                                           "contacts": "contacts"})
+    _show(tables["by_stage_channel"], "per stage and channel",
+          {"taxonomy": "taxonomy", "stage": "stage", "channel": "channel", "contacts": "contacts",
+           "bot_handoff_pct": "% bot→human", "transfer_pct": "% transfer", "escalation_pct": "% escalated",
+           "repeat_contact_pct": "% repeat", "fcr_pct": "% FCR"})
+    _save(tables, output)
+
+
 @app.command()
 def export(
     table: Annotated[str, typer.Argument(help=f"Table to export: {', '.join(TABLES)}.")],
@@ -166,6 +369,92 @@ def export(
             raise typer.BadParameter(str(error), param_hint="TABLE") from error
     out.print(f"wrote {path}")
 
+
+
+# -- the HTTP service: `journeylens serve` and `journeylens keys` (service modules are imported inside the commands,
+# so the scoring commands never load the web stack) ----------------------------------------------------------------
+def _service_settings(settings_file: Path | None, **overrides):
+    from pydantic import ValidationError
+
+    from service.config import load_settings
+
+    try:
+        return load_settings(settings_file, **overrides)
+    except (ValueError, ValidationError) as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Inference processes (default 1: a thread).")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file to store into (default journeylens.duckdb).")] = None,
+    settings: Annotated[Path | None, typer.Option(help="Settings file (YAML, TOML or JSON).")] = None,
+) -> None:
+    """Run the HTTP API (docs/service.md). Settings also come from JOURNEYLENS_* variables."""
+    from service.server import serve as run_server
+
+    run_server(_service_settings(settings, host=host, port=port, workers=workers, db=db))
+
+
+keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed next to the database).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+_KeysDb = Annotated[Path | None, typer.Option(help="The service's DuckDB file; keys live next to it.")]
+_KeysFile = Annotated[Path | None, typer.Option(help="The key file (default: <db>.keys.json).")]
+_KeysSettings = Annotated[Path | None, typer.Option("--settings", help="The service's settings file.")]
+
+
+def _key_store(db: Path | None, keys_file: Path | None, settings: Path | None):
+    from service.keys import KeyStore
+
+    return KeyStore(_service_settings(settings, db=db, keys_file=keys_file).keys_file)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. platform.")],
+    read_only: Annotated[bool, typer.Option("--read-only", help="May read and analyze, not store.")] = False,
+    rate_limit: Annotated[float | None, typer.Option(min=0, help="Requests/s for this key (default: settings)")] = None,
+    burst: Annotated[int | None, typer.Option(min=1, help="Burst size for this key (default: settings).")] = None,
+    db: _KeysDb = None, keys_file: _KeysFile = None, settings: _KeysSettings = None,
+) -> None:
+    """Create an API key and print it once on stdout; only its SHA-256 digest is stored."""
+    store = _key_store(db, keys_file, settings)
+    try:
+        entry, secret = store.create(name, read_only=read_only, rate_limit_per_second=rate_limit,
+                                     rate_limit_burst=burst)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    console.print(f"created key {entry.key_id} '{entry.name}'{' (read-only)' if read_only else ''} in {store.path}; "
+                  "it is shown only this once:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(db: _KeysDb = None, keys_file: _KeysFile = None, settings: _KeysSettings = None) -> None:
+    """List the API keys (never the secrets)."""
+    store = _key_store(db, keys_file, settings)
+    table = Table(title=f"API keys · {store.path}")
+    for column in ("id", "name", "access", "rate limit", "created"):
+        table.add_column(column)
+    for key in store.entries():
+        limit = f"{key.rate_limit_per_second:g}/s" if key.rate_limit_per_second is not None else "default"
+        table.add_row(key.key_id, key.name, "read-only" if key.read_only else "read-write", limit, key.created_at)
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or name.")],
+    db: _KeysDb = None, keys_file: _KeysFile = None, settings: _KeysSettings = None,
+) -> None:
+    """Revoke API keys by id or name; a running server stops accepting them within a second."""
+    removed = _key_store(db, keys_file, settings).revoke(key)
+    if not removed:
+        raise typer.BadParameter(f"no key has the id or name {key!r}", param_hint="KEY")
+    console.print(f"revoked {', '.join(f'{k.key_id} ({k.name})' for k in removed)}")
 
 if __name__ == "__main__":
     app()

@@ -32,12 +32,16 @@ RECOMMENDATIONS = {
 }
 
 _EVIDENCE = """
-SELECT u.transcript_id, u.turn_index, u.stage, t.taxonomy, u.text, u.emotion, u.sentiment_score, p.pain,
-       row_number() OVER (PARTITION BY t.taxonomy, u.stage ORDER BY p.pain DESC, u.sentiment_score ASC,
-                          length(u.text) DESC, u.transcript_id, u.turn_index) AS evidence_rank
-FROM utterances u JOIN _pain p USING (transcript_id) JOIN transcripts t USING (transcript_id)
-WHERE u.speaker = 'customer' AND u.sentiment = 'negative' AND length(u.text) BETWEEN 6 AND 80
-  AND u.stage = p.stage
+WITH best AS (  -- each contact's most telling negative customer utterance at its reason stage
+    SELECT u.transcript_id, u.turn_index, u.stage, t.taxonomy, u.text, u.emotion, p.pain
+    FROM utterances u JOIN _pain p USING (transcript_id) JOIN transcripts t USING (transcript_id)
+    WHERE u.speaker = 'customer' AND u.sentiment = 'negative' AND length(u.text) BETWEEN 8 AND 80
+      AND u.stage = p.stage
+    QUALIFY row_number() OVER (PARTITION BY u.transcript_id
+                               ORDER BY length(u.text) DESC, u.sentiment_score ASC, u.turn_index) = 1
+)
+SELECT *, row_number() OVER (PARTITION BY taxonomy, stage ORDER BY pain DESC, transcript_id) AS evidence_rank
+FROM best
 QUALIFY evidence_rank <= $per_stage
 """
 
@@ -103,6 +107,7 @@ def quadrant(table: pd.DataFrame) -> pd.DataFrame:
     table["pain_level"] = np.where(table["pain"] > table["pain_median"], "high", "low")
     table["recommendation"] = [RECOMMENDATIONS[(f, p)] for f, p in zip(table["frequency"], table["pain_level"],
                                                                          strict=True)]
+    table.loc[table["stage"] == "other", ["frequency", "pain_level", "recommendation"]] = "—"
     return table
 
 
