@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from nlp.resources import PROJECT_ROOT
 
@@ -36,15 +34,6 @@ def test_generator_streams_plain_jsonl_and_another_seed_differs() -> None:
     assert len(seven) == 20 and all(json.loads(line)["turns"] for line in seven)
     assert seven == first_lines(7)
     assert seven != first_lines(8)
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    done = subprocess.run([sys.executable, "-m", "nlp.cli", "demo", "--db", str(db), "--workers", "2"],
-                          capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done, db
 
 
 def test_demo_scores_every_contact_and_prints_the_stage_tables(demo_run) -> None:

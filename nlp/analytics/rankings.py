@@ -85,8 +85,8 @@ def rank_stages(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: F
     table["stage_name"] = table["stage_name"].fillna(table["stage"])
     table["reliable"] = (table["contacts"] >= settings.min_contacts) & table["nev_reliable"].fillna(False)
     if evidence:
-        table["evidence"] = _evidence(con, facts, evidence).reindex(
-            pd.MultiIndex.from_frame(table[["taxonomy", "stage"]])).to_numpy()
+        found = _evidence(con, facts, evidence).reindex(pd.MultiIndex.from_frame(table[["taxonomy", "stage"]]))
+        table["evidence"] = [items if isinstance(items, list) else [] for items in found]
     table = quadrant(table)
     ranked = table["pain"].where(table["stage"] != "other")  # "other" is shown, never ranked
     table["pain_rank"] = ranked.groupby([table["taxonomy"], table["group"]], dropna=False).rank(
@@ -127,6 +127,8 @@ def _evidence(con: DuckDBPyConnection, facts: pd.DataFrame, per_stage: int) -> p
         rows = con.execute(_EVIDENCE, {"per_stage": per_stage}).df()
     finally:
         con.unregister("_pain")
+    if rows.empty:
+        return pd.Series(dtype=object, index=pd.MultiIndex.from_tuples([], names=["taxonomy", "stage"]))
     records = rows.sort_values("evidence_rank").groupby(["taxonomy", "stage"]).apply(
         lambda g: g[["transcript_id", "turn_index", "text", "emotion"]].to_dict("records"), include_groups=False)
     return records

@@ -46,7 +46,7 @@ def stage_trend(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: F
     if stage is not None:
         facts = facts[facts["stage"] == stage]
     day = facts["started_local"].dt.normalize()
-    facts["period"] = day if period == "day" else day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+    facts["period"] = day if period == "day" else day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     keys = ["taxonomy", "group", "stage", "period"]
     trend = facts.groupby(keys, dropna=False).agg(
         contacts=("transcript_id", "size"), weight_sum=("weight_sum", "sum"), utterances=("n_utterances", "sum"),

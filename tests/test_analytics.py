@@ -1,0 +1,191 @@
+"""Journey analytics on a real DuckDB store: hand-computed NEV and pain, promises, and the planted demo truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from nlp.analytics.filters import Filters
+from nlp.analytics.journeys import find_journey
+from nlp.analytics.rankings import rank_stages
+from nlp.analytics.settings import AnalyticsSettings
+from nlp.analytics.trends import impact, stage_trend
+from nlp.store import Store
+
+SETTINGS = AnalyticsSettings()
+WEIGHT_TOTAL = 16.5  # sum of the default pain weights
+
+
+def _utterances(transcript_id: str, start: datetime, stage: str, turns: list[tuple]) -> list[dict]:
+    """Rows for (speaker, text, sentiment, score, emotion) turns, one sentence each, a minute apart."""
+    return [{"transcript_id": transcript_id, "utterance_index": i, "turn_index": i, "sentence_index": 0,
+             "speaker": speaker, "speaker_label": "客服小李" if speaker == "agent" else None, "text": text,
+             "ts": start.replace(minute=i), "stage": stage, "service_step": "online_agent", "sentiment": sentiment,
+             "sentiment_score": score, "emotion": emotion, "segment_index": 0}
+            for i, (speaker, text, sentiment, score, emotion) in enumerate(turns)]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """Three contacts with known labels, stored in UTC (the business zone is +08:00).
+
+    c1 (order O1, delivery): customer anger −0.8 "我要投诉", frustration −0.6, gratitude +0.7; the agent
+    promises a call back within 24 hours at 10:01 local on 1 Sep.
+    c2 (order O1 again, 2 Sep 11:00 local, after that deadline): customer "我又来了" neutral 0.0, then
+    disappointment −0.5.
+    c3 (order O2, refund): satisfaction +0.6, neutral 0.0.
+    """
+    c1 = datetime(2026, 9, 1, 2, 0)  # 10:00 +08:00
+    c2 = datetime(2026, 9, 2, 3, 0)  # 11:00 +08:00
+    c3 = datetime(2026, 9, 3, 2, 0)
+    utterances = (
+        _utterances("c1", c1, "delivery", [
+            ("customer", "骑手怎么还没到，我要投诉", "negative", -0.8, "anger"),
+            ("agent", "我们会在24小时内给您回电", None, None, None),
+            ("customer", "太慢了", "negative", -0.6, "frustration"),
+            ("customer", "好的谢谢", "positive", 0.7, "gratitude")])
+        + _utterances("c2", c2, "delivery", [
+            ("customer", "我又来了", "neutral", 0.0, "neutral"),
+            ("agent", "抱歉", None, None, None),
+            ("customer", "算了吧", "negative", -0.5, "disappointment")])
+        + _utterances("c3", c3, "refund", [
+            ("customer", "退款到了，很满意", "positive", 0.6, "satisfaction"),
+            ("customer", "没别的了", "neutral", 0.0, "neutral")])
+    )
+    transcripts = [{"transcript_id": tid, "channel": "chat", "started_at": start, "customer_id": "u1",
+                    "order_id": order, "business_line": "food_delivery", "taxonomy": "food_delivery",
+                    "metadata": json.dumps({"persona": persona}, ensure_ascii=False)}
+                   for tid, start, order, persona in (("c1", c1, "O1", "学生"), ("c2", c2, "O1", "学生"),
+                                                      ("c3", c3, "O2", "上班族"))]
+    segments = [{"transcript_id": tid, "segment_index": 0, "stage": stage, "first_turn": 0, "last_turn": 3}
+                for tid, stage in (("c1", "delivery"), ("c2", "delivery"), ("c3", "refund"))]
+    promises = [{"transcript_id": "c1", "promise_index": 0, "turn_index": 1, "speaker": "agent",
+                 "text": "我们会在24小时内给您回电", "made_at": datetime(2026, 9, 1, 2, 1),
+                 "deadline": datetime(2026, 9, 2, 2, 1)}]
+    path = tmp_path / "cx.duckdb"
+    with Store(path) as s:
+        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, promises)],
+                       ["c1", "c2", "c3"])
+    return path
+
+
+def test_nev_and_pain_match_the_hand_computation(store: Path) -> None:
+    with duckdb.connect(str(store), read_only=True) as con:
+        table = rank_stages(con, SETTINGS).set_index("stage")
+    # NEV delivery: weights −1 −1 +1 (c1) and 0 −1 (c2) over 5 utterances; refund: +1, 0 over 2.
+    assert table.loc["delivery", "nev"] == pytest.approx(-40.0)
+    assert table.loc["refund", "nev"] == pytest.approx(50.0)
+    # c1: negative share 2/3 (w 2) + complaint threat (w 2); its last third (+0.7) is not negative.
+    c1 = 100 * (2 * 2 / 3 + 2 * 1) / WEIGHT_TOTAL
+    # c2: unresolved (w 3) + negative share 1/2 (w 2) + worsened (0 − (−0.5)) / 2 (w 1) + repeat contact (w 2)
+    #     + effort "又来" 1 of 2 markers (w 1) + it chases a promise whose deadline passed (w 2).
+    c2 = 100 * (3 + 2 * 0.5 + 0.25 + 2 + 0.5 + 2) / WEIGHT_TOTAL
+    assert table.loc["delivery", "pain"] == pytest.approx((c1 + c2) / 2)
+    # c3: only worsened, from +0.6 at the start to 0.0 at the end: (0.6 − 0) / 2 (w 1).
+    assert table.loc["refund", "pain"] == pytest.approx(100 * 0.3 / WEIGHT_TOTAL)
+    assert table.loc["delivery", "contacts"] == 2 and table.loc["delivery", "share_pct"] == pytest.approx(200 / 3)
+    assert table.loc["delivery", "pain_rank"] == 1 and not table.loc["delivery", "reliable"]
+
+
+def test_weights_from_settings_change_the_numbers(store: Path) -> None:
+    only_threats = AnalyticsSettings(pain_weights={"complaint_threat": 1.0},
+                                     emotion_weights={"gratitude": 1.0, "satisfaction": 1.0})
+    with duckdb.connect(str(store), read_only=True) as con:
+        table = rank_stages(con, only_threats).set_index("stage")
+    assert table.loc["delivery", "pain"] == pytest.approx(50.0)  # c1 threatens, c2 does not
+    assert table.loc["delivery", "nev"] == pytest.approx(20.0)  # one positive utterance of five
+
+
+def test_filters_and_breakdowns(store: Path) -> None:
+    with duckdb.connect(str(store), read_only=True) as con:
+        students = rank_stages(con, SETTINGS, Filters(metadata={"persona": "学生"}))
+        late = rank_stages(con, SETTINGS, Filters(date_from=date(2026, 9, 2)))
+        by_persona = rank_stages(con, SETTINGS, by="persona")
+    assert set(students["stage"]) == {"delivery"}
+    assert late.set_index("stage").loc["delivery", "contacts"] == 1
+    assert set(zip(by_persona["group"], by_persona["stage"], strict=True)) == {("学生", "delivery"),
+                                                                               ("上班族", "refund")}
+
+
+def test_promise_broken_by_a_later_contact_after_its_deadline(store: Path) -> None:
+    with duckdb.connect(str(store), read_only=True) as con:
+        journey = find_journey(con, SETTINGS, "O1")
+        assert find_journey(con, SETTINGS, "nobody") is None
+    assert journey.summary["contacts"] == 2 and journey.summary["promises_broken"] == 1
+    promise = journey.promises.iloc[0]
+    assert promise["status"] == "broken" and promise["next_id"] == "c2"
+    assert promise["deadline"] == pd.Timestamp("2026-09-02 10:01")  # local time
+
+
+def test_trend_flags_an_anomalous_week() -> None:
+    from nlp.analytics.trends import _robust_z
+
+    z = _robust_z(pd.Series([10, 11, 9, 10, 12, 10, 40.0]))
+    assert z.iloc[-1] > SETTINGS.anomaly_z and (z.iloc[:-1].abs() < SETTINGS.anomaly_z).all()
+
+
+def test_demo_rankings_recover_the_planted_extremes(demo_db: Path) -> None:
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        before_change = rank_stages(con, SETTINGS, Filters(date_to=date(2026, 9, 14)), evidence=0)
+        table = rank_stages(con, SETTINGS)
+    food = before_change[before_change["taxonomy"] == "food_delivery"].sort_values("pain_rank")
+    assert set(food["stage"].head(2)) == {"refund", "review"}  # planted pain 0.85 and 0.80
+    hotel = table[table["taxonomy"] == "hotel_stay"]
+    assert hotel.sort_values("pain_rank")["stage"].iloc[0] == "confirmation"  # planted 0.92
+    real = table[table["stage"] != "other"]
+    food_share = real[real["taxonomy"] == "food_delivery"].nlargest(2, "share_pct")["stage"]
+    assert set(food_share) == {"receiving", "eating"}
+    assert table["evidence"].map(len).max() == 3
+
+
+def test_demo_impact_finds_the_planted_change_and_nothing_else(demo_db: Path) -> None:
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        effect = impact(con, SETTINGS, date(2026, 9, 15))
+        weekly = stage_trend(con, SETTINGS, stage="delivery")
+    changed = effect[effect["changed"]]
+    assert set(changed["stage"]) == {"delivery"}
+    pain = effect[(effect["stage"] == "delivery") & (effect["metric"] == "pain")].iloc[0]
+    assert pain["changed"] and pain["difference"] < 0 and pain["direction"] == "better"
+    assert len(weekly) >= 13 and set(weekly["stage"]) == {"delivery"}
+
+
+def test_demo_remote_control_journey_has_two_broken_promises(demo_db: Path) -> None:
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        journey = find_journey(con, SETTINGS, "614652615571")
+    summary = journey.summary
+    assert summary["contacts"] == 4 and summary["span_days"] == 5.0
+    assert summary["promises_broken"] == 2 and summary["promises_kept"] == 1
+    assert summary["third_parties"] == ["安装师傅", "服务站"] and summary["last_csat"] == 2.0
+
+
+@pytest.mark.parametrize("command", [
+    ["rank"], ["trend", "--stage", "delivery", "--period", "day"], ["journey", "614652615571"],
+    ["impact", "--change-date", "2026-09-15"], ["kpi"], ["service-journey", "--by", "persona"],
+])
+def test_cli_reports_print_and_export(demo_db: Path, tmp_path: Path, command: list[str]) -> None:
+    output = tmp_path / "report.xlsx"
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", *command, "--db", str(demo_db), "--output", str(output)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert output.is_file() and len(pd.read_excel(output, sheet_name=None)) >= 1
+    assert "┃" in done.stdout  # a rich table was printed
+
+
+def test_cli_reports_clear_errors(tmp_path: Path, demo_db: Path) -> None:
+    cli = [sys.executable, "-m", "nlp.cli"]
+    missing = subprocess.run([*cli, "rank", "--db", str(tmp_path / "none.duckdb")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    bad = subprocess.run([*cli, "rank", "--db", str(demo_db), "--output", str(tmp_path / "x.pdf")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "unsupported output" in bad.stderr
+    unknown = subprocess.run([*cli, "journey", "no-such-order", "--db", str(demo_db)], capture_output=True,
+                             text=True)
+    assert unknown.returncode == 1 and "no contact" in unknown.stderr
