@@ -8,15 +8,23 @@ canonical model does not name are kept in ``metadata`` rather than dropped.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nlp.speakers import normalize_speaker
 
 Speaker = Literal["customer", "agent", "bot", "ivr", "system", "third_party"]
 Channel = Literal["chat", "call", "email", "ticket"]
 Language = Literal["zh", "en", "auto"]
+MAX_OFFSET_MS = 2**53  # larger offsets are corrupt data (and would overflow the store's BIGINT columns)
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # a time outside is corrupt data (and may overflow zone conversions)
+
+
+def _plausible_time(value: datetime | None) -> datetime | None:
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
+    return value
 
 
 def _fold_unknown_fields(data: Any, known: set[str]) -> Any:
@@ -40,9 +48,9 @@ class Turn(BaseModel):
 
     speaker: Speaker
     text: str
-    start_ms: int | None = Field(default=None, ge=0)
-    end_ms: int | None = Field(default=None, ge=0)
-    ts: datetime | None = None
+    start_ms: int | None = Field(default=None, ge=0, le=MAX_OFFSET_MS)
+    end_ms: int | None = Field(default=None, ge=0, le=MAX_OFFSET_MS)
+    ts: Annotated[datetime | None, AfterValidator(_plausible_time)] = None
     speaker_label: str | None = None  # the source's own name for the speaker, e.g. "Speaker 2", "客服小王"
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -78,7 +86,7 @@ class Transcript(BaseModel):
 
     id: str = Field(min_length=1)
     channel: Channel | None = None
-    started_at: datetime | None = None
+    started_at: Annotated[datetime | None, AfterValidator(_plausible_time)] = None
     customer_id: str | None = None
     order_id: str | None = None
     business_line: str | None = None

@@ -18,14 +18,14 @@ from nlp.analytics.settings import AnalyticsSettings
 
 def resample_ratio(numerator: np.ndarray, denominator: np.ndarray, samples: int,
                    rng: np.random.Generator) -> np.ndarray:
-    """``samples`` bootstrap estimates of Σ numerator / Σ denominator, resampling the rows (contacts)."""
-    k = len(numerator)
-    estimates = []
-    chunk = max(1, 2_000_000 // max(k, 1))
-    for start in range(0, samples, chunk):
-        rows = rng.integers(0, k, size=(min(chunk, samples - start), k))
-        estimates.append(numerator[rows].sum(axis=1) / np.maximum(denominator[rows].sum(axis=1), 1e-12))
-    return np.concatenate(estimates)
+    """``samples`` bootstrap estimates of Σ numerator / Σ denominator, resampling the rows (contacts).
+
+    Contacts with the same (numerator, denominator) are interchangeable, so a resample is drawn as multinomial
+    counts over the distinct pairs: the same distribution as drawing contacts, at a fraction of the cost."""
+    pairs, counts = np.unique(np.column_stack([numerator, denominator]), axis=0, return_counts=True)
+    k = int(counts.sum())
+    draws = rng.multinomial(k, counts / k, size=samples)
+    return (draws @ pairs[:, 0]) / np.maximum(draws @ pairs[:, 1], 1e-12)
 
 
 def bootstrap_ratio(numerator: np.ndarray, denominator: np.ndarray, settings: AnalyticsSettings,
