@@ -189,3 +189,13 @@ def test_cli_reports_clear_errors(tmp_path: Path, demo_db: Path) -> None:
     unknown = subprocess.run([*cli, "journey", "no-such-order", "--db", str(demo_db)], capture_output=True,
                              text=True)
     assert unknown.returncode == 1 and "no contact" in unknown.stderr
+
+
+def test_an_empty_store_gives_empty_reports(tmp_path: Path) -> None:
+    with Store(tmp_path / "empty.duckdb") as store:
+        con = store.con
+        assert rank_stages(con, SETTINGS).empty
+        assert rank_stages(con, SETTINGS, Filters(business_line="none"), by="persona", evidence=0).empty
+        assert stage_trend(con, SETTINGS, stage="delivery").empty
+        assert impact(con, SETTINGS, date(2026, 9, 15)).empty
+        assert find_journey(con, SETTINGS, "O1") is None

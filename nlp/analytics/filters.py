@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 COLUMNS = ("channel", "business_line", "language", "taxonomy")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)  # the years a transcript may carry
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -22,8 +23,8 @@ class Filters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: date | None = Field(default=None, ge=FIRST_DAY, le=LAST_DAY)
+    date_to: date | None = Field(default=None, ge=FIRST_DAY, le=LAST_DAY)
     business_line: str | None = None
     channel: str | None = None
     taxonomy: str | None = None

@@ -46,12 +46,15 @@ QUALIFY evidence_rank <= $per_stage
 """
 
 
+_STAGE_INFO = ["taxonomy", "stage", "stage_name", "phase", "journey_order", "owner"]
+
+
 def stage_info(taxonomy: str) -> pd.DataFrame:
     """Journey order, name and phase of every stage of a taxonomy (empty if it cannot be loaded)."""
     try:
         stages = load_taxonomy(taxonomy).stages
     except TaxonomyError:
-        return pd.DataFrame(columns=["taxonomy", "stage", "stage_name", "phase", "journey_order", "owner"])
+        return pd.DataFrame(columns=_STAGE_INFO)
     return pd.DataFrame([{"taxonomy": taxonomy, "stage": s.id, "stage_name": s.name, "phase": s.phase,
                           "journey_order": i, "owner": s.owner} for i, s in enumerate(stages)])
 
@@ -80,7 +83,8 @@ def rank_stages(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: F
     table = per_stage.merge(nev, on=keys, how="outer")
     table["contacts"] = table["contacts"].fillna(0).astype(int)
     table["share_pct"] = table["share_pct"].fillna(0.0)
-    info = pd.concat([stage_info(t) for t in table["taxonomy"].dropna().unique()], ignore_index=True)
+    info = pd.concat([pd.DataFrame(columns=_STAGE_INFO), *map(stage_info, table["taxonomy"].dropna().unique())],
+                     ignore_index=True)
     table = table.merge(info, on=["taxonomy", "stage"], how="left")
     table["stage_name"] = table["stage_name"].fillna(table["stage"])
     table["reliable"] = (table["contacts"] >= settings.min_contacts) & table["nev_reliable"].fillna(False)

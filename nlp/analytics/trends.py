@@ -8,7 +8,7 @@ are never flagged.
 **Impact**: contacts before the change date against contacts on or after it (optionally only ``window_days``
 either side), per stage: difference after − before of NEV, pain, CES and repeat-contact rate, a contact-level
 bootstrap interval of each difference, and the effect size (Cohen's d; Cohen's h for the rate). A difference
-counts as a change only when its interval, widened for the number of stages tested (Bonferroni), excludes 0
+counts as a change only when its interval, widened for the number of stage × metric tests (Bonferroni), excludes 0
 and the effect size is at least ``min_effect_size``.
 """
 
@@ -84,7 +84,7 @@ def impact(con: DuckDBPyConnection, settings: AnalyticsSettings, change_date: da
     facts["after"] = facts["started_local"] >= datetime.combine(change_date, time())
     facts = pd.concat([facts, facts.assign(stage="all")], ignore_index=True)
     groups = list(facts.groupby(["taxonomy", "group", "stage"], dropna=False))
-    tests = max(1, sum(1 for (_, _, stage), _ in groups if stage != "all"))
+    tests = max(1, len(METRICS) * sum(1 for (_, _, stage), _ in groups if stage != "all"))
     level = 1 - (1 - settings.confidence) / tests
     rng = np.random.default_rng(settings.seed)
     rows = []
@@ -94,7 +94,8 @@ def impact(con: DuckDBPyConnection, settings: AnalyticsSettings, change_date: da
             rows.append({"taxonomy": taxonomy, "group": group, "stage": stage, "metric": metric,
                          "contacts_before": len(before), "contacts_after": len(after),
                          **_compare(before, after, metric, level, settings, rng)})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["taxonomy", "group", "stage", "metric", "contacts_before", "contacts_after",
+                                        "before", "after", "difference", "low", "high", "effect_size"])
     table["changed"] = (
         (table["stage"] != "all") & (table["low"] * table["high"] > 0)
         & (table["effect_size"].abs() >= settings.min_effect_size)
