@@ -1,1 +1,1 @@
-"""HTTP service (FastAPI) over the nlp pipeline; the API itself lands with the service issue."""
+"""The HTTP service (FastAPI on uvicorn) over the nlp pipeline and store; see docs/service.md."""

@@ -1,0 +1,146 @@
+"""From an analyzed transcript to the API's answer: utterances, segments and the contact-level summary.
+
+The summary is computed from the scored utterances only, so a freshly analyzed contact and one read back from
+the store give the same numbers:
+
+- ``nev`` (net emotional value) = 100 × (positive − negative) / scored customer utterances, in −100..100;
+- emotion trend = mean ``sentiment_score`` of the first third of the scored customer utterances (at least one)
+  against the last third; ``improving`` / ``worsening`` when the change is beyond ±0.1, else ``steady``;
+- pain signals: negative at the end, share negative, service-step hand-offs, escalation, stage switches and
+  the most negative stage.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from statistics import fmean
+
+from nlp.document import AnalyzedTranscript, Segment
+from nlp.taxonomy import TaxonomyError, load_taxonomy
+from service.schemas import (
+    AnalyzeResult,
+    ContactSummary,
+    EmotionTrend,
+    PainSignals,
+    PromiseResult,
+    SegmentResult,
+    UtteranceResult,
+)
+
+TREND_STEADY_BAND = 0.1
+ESCALATION_STEP = "escalation"
+
+
+def analysis_result(doc: AnalyzedTranscript) -> AnalyzeResult:
+    """The API's answer for one analyzed transcript."""
+    transcript = doc.transcript
+    utterances = [
+        UtteranceResult(
+            index=index, turn_index=u.turn_index, sentence_index=u.sentence_index, speaker=u.speaker, text=u.text,
+            start_ms=u.start_ms, end_ms=u.end_ms, ts=u.ts, segment_index=u.segment_index, stage=u.stage,
+            stage_confidence=u.stage_confidence, issue_type=u.issue_type, service_step=u.service_step,
+            sentiment=u.sentiment, sentiment_score=u.sentiment_score, emotion=u.emotion,
+            emotion_coarse=u.emotion_coarse, emotion_confidence=u.emotion_confidence,
+        )
+        for index, u in enumerate(doc.utterances)
+    ]
+    segments = segment_results(doc.segments, utterances, stage_names(doc.taxonomy))
+    return AnalyzeResult(
+        id=transcript.id, language=doc.language, taxonomy=doc.taxonomy, channel=transcript.channel,
+        started_at=transcript.started_at,
+        business_line=transcript.business_line, customer_id=transcript.customer_id, order_id=transcript.order_id,
+        summary=contact_summary(utterances, segments), segments=segments, utterances=utterances,
+        promises=[PromiseResult(**asdict(p)) for p in doc.promises],
+    )
+
+
+def stage_names(taxonomy: str) -> dict[str, str]:
+    """Stage id → display name; empty when the taxonomy cannot be loaded (ids are shown instead)."""
+    try:
+        return {stage.id: stage.name for stage in load_taxonomy(taxonomy).stages}
+    except TaxonomyError:
+        return {}
+
+
+def segment_results(
+    segments: Sequence[Segment], utterances: Sequence[UtteranceResult], names: Mapping[str, str]
+) -> list[SegmentResult]:
+    by_segment: dict[int | None, list[UtteranceResult]] = {}
+    for utterance in utterances:
+        by_segment.setdefault(utterance.segment_index, []).append(utterance)
+    results = []
+    for s in segments:
+        members = by_segment.get(s.segment_index, [])
+        results.append(SegmentResult(
+            segment_index=s.segment_index, stage=s.stage, stage_name=names.get(s.stage, s.stage),
+            issue_type=s.issue_type, first_turn=s.first_turn, last_turn=s.last_turn, n_utterances=s.n_utterances,
+            n_customer_utterances=s.n_customer_utterances, sentiment_mean=s.sentiment_mean, nev=nev(members),
+            dominant_emotion=dominant_emotion(members),
+        ))
+    return results
+
+
+def _scored_customer(utterances: Sequence[UtteranceResult]) -> list[UtteranceResult]:
+    return [u for u in utterances if u.speaker == "customer" and u.sentiment is not None]
+
+
+def nev(utterances: Sequence[UtteranceResult]) -> float | None:
+    """100 × (positive − negative) / scored customer utterances; None when none was scored."""
+    scored = _scored_customer(utterances)
+    if not scored:
+        return None
+    positive = sum(u.sentiment == "positive" for u in scored)
+    negative = sum(u.sentiment == "negative" for u in scored)
+    return round(100.0 * (positive - negative) / len(scored), 1)
+
+
+def dominant_emotion(utterances: Sequence[UtteranceResult]) -> str | None:
+    counts = Counter(u.emotion for u in _scored_customer(utterances) if u.emotion and u.emotion != "neutral")
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def emotion_trend(utterances: Sequence[UtteranceResult]) -> EmotionTrend:
+    scores = [u.sentiment_score for u in _scored_customer(utterances) if u.sentiment_score is not None]
+    if not scores:
+        return EmotionTrend()
+    third = max(1, len(scores) // 3)
+    start, end = fmean(scores[:third]), fmean(scores[-third:])
+    change = end - start
+    direction = "improving" if change > TREND_STEADY_BAND else "worsening" if change < -TREND_STEADY_BAND else "steady"
+    return EmotionTrend(start=round(start, 4), end=round(end, 4), change=round(change, 4), direction=direction)
+
+
+def pain_signals(utterances: Sequence[UtteranceResult], segments: Sequence[SegmentResult]) -> PainSignals:
+    scored = _scored_customer(utterances)
+    steps = [u.service_step for u in utterances if u.service_step]
+    means = [s for s in segments if s.sentiment_mean is not None]
+    worst = min(means, key=lambda s: s.sentiment_mean) if means else None  # type: ignore[arg-type,return-value]
+    return PainSignals(
+        negative_at_end=bool(scored) and scored[-1].sentiment == "negative",
+        negative_share=round(sum(u.sentiment == "negative" for u in scored) / len(scored), 4) if scored else None,
+        handoffs=sum(a != b for a, b in zip(steps, steps[1:], strict=False)),
+        escalated=ESCALATION_STEP in steps,
+        stage_switches=max(len(segments) - 1, 0),
+        most_negative_stage=worst.stage if worst is not None and worst.sentiment_mean < 0 else None,  # type: ignore[operator]
+    )
+
+
+def contact_summary(utterances: Sequence[UtteranceResult], segments: Sequence[SegmentResult]) -> ContactSummary:
+    scored = _scored_customer(utterances)
+    stages: list[str] = []
+    for segment in segments:
+        if segment.stage not in stages:
+            stages.append(segment.stage)
+    return ContactSummary(
+        nev=nev(utterances),
+        n_customer_utterances=sum(u.speaker == "customer" for u in utterances),
+        n_positive=sum(u.sentiment == "positive" for u in scored),
+        n_negative=sum(u.sentiment == "negative" for u in scored),
+        dominant_emotion=dominant_emotion(utterances),
+        emotions=dict(Counter(u.emotion for u in scored if u.emotion)),
+        stages=stages,
+        emotion_trend=emotion_trend(utterances),
+        pain_signals=pain_signals(utterances, segments),
+    )

@@ -1,0 +1,348 @@
+"""Inference off the event loop: ``workers`` processes, each with its own ``Pipeline``, fed micro-batches.
+
+The pipeline is pure-Python CPU work. Run in a thread of the server it would hold the GIL while the event loop
+waits for it (every hand-back costs up to the 5 ms switch interval, on every request), so it runs in spawned
+processes instead, as ``journeylens score --workers`` does: each loads the pipeline once and serves every
+batch sent to it. Batches go there, pickled, over a socket pair per worker that the event loop itself writes
+and reads; results come back already serialized to JSON. A worker that dies fails only the batches it held and
+is replaced on its own (a ``ProcessPoolExecutor`` marks itself broken and fails everything in flight). The HTTP
+process stays the only one that owns the DuckDB file, the API keys and the rate limits.
+
+``MicroBatcher`` gathers concurrent requests into one ``Pipeline.analyze`` call: up to two batches per worker
+are in flight (one computing, the next already queued there, so the worker never idles while the event loop
+answers the previous batch), and a new batch takes every waiting transcript up to ``max_size``, waiting at most
+``max_wait_s`` (default 0) for more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import pickle
+import signal
+import socket
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nlp.config import PipelineConfig
+from nlp.document import AnalyzedTranscript
+from nlp.pipeline import Pipeline
+from nlp.transcript import Transcript
+from service.analysis import analysis_result
+from service.logs import setup_logging
+
+log = logging.getLogger("journeylens.inference")
+
+BATCHES_IN_FLIGHT_PER_WORKER = 2
+WORKER_START_TIMEOUT_S = 60.0
+
+
+class AnalysisError(RuntimeError):
+    """Inference could not run: a worker stopped, or the service is stopping."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One transcript to analyze; ``keep_doc`` returns the analyzed document too (for the store)."""
+
+    transcript: Transcript
+    taxonomy: str | None = None
+    keep_doc: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back for one job: the ``AnalyzeResult`` already serialized to JSON (forwarding bytes
+    costs the HTTP process nothing, unpickling the pydantic objects cost it 0.6 ms per transcript), the analyzed
+    document when it is to be stored, or the name of the error."""
+
+    json: bytes | None = None
+    doc: AnalyzedTranscript | None = None
+    error: str | None = None
+
+
+# -- worker side (a spawned process) --------------------------------------------------------------------------
+_pipeline: Pipeline | None = None
+
+_WARM_UP = Transcript(id="warm-up", business_line="food_delivery", turns=[
+    {"speaker": "customer", "text": "骑手怎么还没到？我都等了一个小时了"},
+    {"speaker": "agent", "text": "您好，马上帮您联系骑手"},
+    {"speaker": "customer", "text": "OK thanks, that was fast"},
+])
+
+
+def init_worker(config: PipelineConfig, log_level: str = "info") -> None:
+    """Give this worker process its pipeline and load every model it uses."""
+    global _pipeline
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the server stops us
+    setup_logging(log_level)
+    _pipeline = Pipeline(config)
+    _pipeline.analyze([_WARM_UP])
+    _pipeline.fingerprint  # noqa: B018 - computed now, not under load
+
+
+def run_jobs(jobs: Sequence[Job]) -> tuple[list[Outcome], float]:
+    """Analyze a micro-batch in one pipeline call; if it fails, one by one so only the culprit fails."""
+    assert _pipeline is not None, "init_worker did not run"
+    started = time.perf_counter()
+    try:
+        docs = _pipeline.analyze([j.transcript for j in jobs], [j.taxonomy for j in jobs])
+        outcomes = [_outcome(job, doc) for job, doc in zip(jobs, docs, strict=True)]
+    except Exception:  # noqa: BLE001 - isolated below
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(_outcome(job, _pipeline.analyze([job.transcript], [job.taxonomy])[0]))
+            except Exception as error:  # noqa: BLE001 - reported to that request only
+                outcomes.append(Outcome(error=type(error).__name__))
+    return outcomes, time.perf_counter() - started
+
+
+def _outcome(job: Job, doc: AnalyzedTranscript) -> Outcome:
+    return Outcome(json=analysis_result(doc).model_dump_json().encode(), doc=doc if job.keep_doc else None)
+
+
+# -- server side -----------------------------------------------------------------------------------------------
+_HEADER = struct.Struct("!I")
+
+
+def _frame(message: object) -> bytes:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _worker_main(sock: socket.socket, config: PipelineConfig, log_level: str) -> None:
+    """An inference process: load the pipeline, then answer framed batches in order until the server hangs up."""
+    init_worker(config, log_level)
+    assert _pipeline is not None
+    with sock, sock.makefile("rb") as incoming:
+        sock.sendall(_frame(_pipeline.fingerprint))
+        while header := incoming.read(_HEADER.size):
+            if len(header) < _HEADER.size:
+                return
+            jobs = pickle.loads(incoming.read(_HEADER.unpack(header)[0]))  # trusted: our own server process
+            sock.sendall(_frame(run_jobs(jobs)))
+
+
+class _Worker:
+    """One inference process and the socket to it; answers come back in the order batches were sent."""
+
+    def __init__(self, initargs: tuple) -> None:
+        parent, child = socket.socketpair()
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=_worker_main, args=(child, *initargs), name="journeylens-inference", daemon=True)
+        self.process.start()
+        child.close()
+        self._socket = parent
+        self.pending: deque[asyncio.Future] = deque()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> str:
+        self.reader, self.writer = await asyncio.open_connection(sock=self._socket)
+        return await self.receive()
+
+    async def receive(self) -> Any:
+        assert self.reader is not None
+        header = await self.reader.readexactly(_HEADER.size)
+        return pickle.loads(await self.reader.readexactly(_HEADER.unpack(header)[0]))
+
+    def send(self, jobs: Sequence[Job]) -> asyncio.Future:
+        assert self.writer is not None
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append(future)
+        self.writer.write(_frame(list(jobs)))  # buffered by the transport: never blocks the event loop
+        return future
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()  # the worker reads end-of-file and exits
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        else:
+            self._socket.close()
+        await asyncio.to_thread(self.process.join, 5)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class InferencePool:
+    """``workers`` processes fed over socket pairs that the event loop itself reads (no helper threads)."""
+
+    def __init__(self, config: PipelineConfig, workers: int, fingerprint: str, log_level: str = "info") -> None:
+        self.workers = workers
+        self.fingerprint = fingerprint
+        self._initargs = (config, log_level)
+        self._live: list[_Worker] = []
+        self._available = asyncio.Event()
+        self._readers: set[asyncio.Task] = set()
+        self._closing = False
+
+    @property
+    def alive(self) -> int:
+        """Workers ready to take batches."""
+        return len(self._live)
+
+    async def start(self) -> None:
+        """Start and warm every worker; returns when all of them have loaded the models."""
+        await asyncio.gather(*(self._add_worker() for _ in range(self.workers)))
+
+    async def _add_worker(self) -> None:
+        worker = _Worker(self._initargs)
+        try:
+            fingerprint = await worker.connect()
+        except (OSError, asyncio.IncompleteReadError) as error:
+            await worker.close()
+            raise RuntimeError(f"an inference worker failed to start (exit code {worker.process.exitcode})") from error
+        if fingerprint != self.fingerprint:
+            await worker.close()
+            raise RuntimeError("an inference worker loaded different models than the server")
+        self._live.append(worker)
+        self._available.set()
+        task = asyncio.create_task(self._read_answers(worker), name="inference-answers")
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    async def _read_answers(self, worker: _Worker) -> None:
+        try:
+            while True:
+                answer = await worker.receive()
+                future = worker.pending.popleft()
+                if not future.done():
+                    future.set_result(answer)
+        except (OSError, asyncio.IncompleteReadError):
+            pass  # end of file: handled below
+        # The worker is gone (killed, out of memory, or stopped): fail what it held, start a new one.
+        if worker in self._live:
+            self._live.remove(worker)
+        if not self._live:
+            self._available.clear()
+        while worker.pending:
+            future = worker.pending.popleft()
+            if not future.done():
+                future.set_exception(AnalysisError("an inference worker stopped"))
+        await worker.close()
+        if not self._closing:
+            log.error("an inference worker died; starting a new one")
+            try:
+                await self._add_worker()
+            except RuntimeError:
+                log.exception("could not start a new inference worker")
+
+    async def run(self, jobs: Sequence[Job]) -> tuple[list[Outcome], float]:
+        if not self._live:  # a replacement is starting: wait for it rather than fail the request
+            try:
+                await asyncio.wait_for(self._available.wait(), WORKER_START_TIMEOUT_S)
+            except TimeoutError:
+                raise AnalysisError("no inference worker is running") from None
+        worker = min(self._live, key=lambda w: len(w.pending))
+        return await worker.send(jobs)
+
+    async def shutdown(self) -> None:
+        self._closing = True
+        for task in list(self._readers):
+            task.cancel()
+        await asyncio.gather(*(worker.close() for worker in self._live))
+        self._live.clear()
+
+
+class MicroBatcher:
+    """Gather concurrent jobs into micro-batches, at most two per inference worker in flight."""
+
+    def __init__(self, pool: InferencePool, max_size: int, max_wait_s: float,
+                 on_batch: Callable[[int, float], None] | None = None) -> None:
+        self.pool = pool
+        self.max_size = max_size
+        self.max_wait_s = max_wait_s
+        self.on_batch = on_batch
+        self.queue: asyncio.Queue[tuple[Job, asyncio.Future[Outcome]]] = asyncio.Queue()
+        # Two batches in flight per worker: while one computes, the next is already waiting in the worker's queue,
+        # so the worker never idles while the event loop answers the previous batch's requests.
+        self._slots = asyncio.Semaphore(pool.workers * BATCHES_IN_FLIGHT_PER_WORKER)
+        self._task: asyncio.Task | None = None
+        self._running: set[asyncio.Task] = set()
+
+    @property
+    def depth(self) -> int:
+        return self.queue.qsize()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="micro-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        while not self.queue.empty():
+            _, future = self.queue.get_nowait()
+            if not future.done():
+                future.set_exception(AnalysisError("the service is shutting down"))
+
+    async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """Queue the jobs and wait for their outcomes (in order)."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for job in jobs:
+            future: asyncio.Future[Outcome] = loop.create_future()
+            self.queue.put_nowait((job, future))
+            futures.append(future)
+        try:
+            return list(await asyncio.gather(*futures))
+        except BaseException:
+            for future in futures:
+                future.cancel()  # a timed-out request's jobs are dropped before they reach the model
+            raise
+
+    async def _next_batch(self) -> list[tuple[Job, asyncio.Future[Outcome]]]:
+        batch = []
+        deadline: float | None = None
+        loop = asyncio.get_running_loop()
+        while len(batch) < self.max_size:
+            if self.queue.empty() and batch:
+                if deadline is None:
+                    deadline = loop.time() + self.max_wait_s
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), remaining)
+                except TimeoutError:
+                    break
+            else:
+                item = await self.queue.get()
+            if not item[1].done():  # cancelled: its request is gone
+                batch.append(item)
+        return batch
+
+    async def _loop(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                batch = await self._next_batch()
+            except BaseException:
+                self._slots.release()
+                raise
+            task = asyncio.create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[Job, asyncio.Future[Outcome]]]) -> None:
+        try:
+            outcomes, seconds = await self.pool.run([job for job, _ in batch])
+            if self.on_batch is not None:
+                self.on_batch(len(batch), seconds)
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+        except Exception as error:  # noqa: BLE001 - e.g. a crashed worker process: fail these requests only
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(AnalysisError(f"inference failed: {type(error).__name__}"))
+        finally:
+            self._slots.release()
