@@ -80,7 +80,7 @@ def _print_summary(summary: RunSummary) -> None:
     if counts.quarantined:
         reasons = ", ".join(f"{n} × {r}" for r, n in sorted(counts.reasons.items(), key=lambda x: -x[1]))
         console.print(f"[yellow]{counts.quarantined} record(s) quarantined in {summary.quarantine_path}: {reasons}")
-    out.print(f"database: {summary.db_path}")
+    out.print(f"{'database' if summary.db_path.suffix == '.duckdb' else 'written to'}: {summary.db_path}")
 
 
 def _print_stage_table(db: Path) -> None:
@@ -116,8 +116,19 @@ def score(
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Transcripts per scoring batch.")] = 64,
+    engine: Annotated[str, typer.Option(help="local (DuckDB file) or spark (Parquet folder, see docs/scale.md).")]
+    = "local",
+    master: Annotated[str, typer.Option(help="Spark master: local[*], spark://host:7077, yarn …")] = "local[*]",
+    output: Annotated[Path | None, typer.Option(help="Spark engine: Parquet folder to write (replaced).")] = None,
+    partitions: Annotated[int | None, typer.Option(min=1, help="Spark engine: scoring partitions.")] = None,
 ) -> None:
-    """Score transcript archives into a DuckDB file, resumably; unreadable records go to quarantine."""
+    """Score transcript archives into a DuckDB file, resumably (or with Spark into Parquet tables); unreadable
+    records go to quarantine."""
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("choose local or spark", param_hint="--engine")
+    if engine == "spark" and output is None:
+        raise typer.BadParameter("the spark engine writes Parquet tables to a folder: give --output DIR",
+                                 param_hint="--output")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
@@ -136,8 +147,14 @@ def score(
         pipeline_config.redact = []
     options = ReaderOptions(format=format, columns=_pairs(column, "--column"),
                             speaker_map=_pairs(speaker_map, "--speaker-map"), encoding=encoding)
-    summary = _run_with_progress(paths, db, config=pipeline_config, reader_options=options, workers=workers,
+    if engine == "spark":
+        from nlp.spark_engine import score_on_spark  # pyspark is imported only when asked for
+
+        summary = score_on_spark(paths, output, pipeline_config, options, master=master, partitions=partitions,
                                  batch_size=batch_size)
+    else:
+        summary = _run_with_progress(paths, db, config=pipeline_config, reader_options=options, workers=workers,
+                                     batch_size=batch_size)
     _print_summary(summary)
     if strict and summary.counts.quarantined:
         raise typer.Exit(1)
@@ -372,6 +389,92 @@ def export(
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="TABLE") from error
     out.print(f"wrote {path}")
+
+
+@app.command("import-parquet")
+def import_parquet_command(
+    folder: Annotated[Path, typer.Argument(help="Output folder of `journeylens score --engine spark`.")],
+    db: Annotated[Path, typer.Option(help="DuckDB file to load into (created if missing).")] = Path(
+        "journeylens.duckdb"),
+) -> None:
+    """Load Parquet tables written by the Spark engine into a DuckDB store for the analytics, API and dashboard."""
+    from nlp.spark_engine import import_parquet
+
+    try:
+        counts = import_parquet(folder, db)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="FOLDER") from error
+    out.print(f"imported {counts.scored:,} transcripts from {folder} into {db}")
+
+
+@app.command()
+def analyze(
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (read recursively).")],
+    output: Annotated[Path, typer.Option(help="JSON lines to write, one per utterance.")],
+    taxonomy: Annotated[str | None, typer.Option(help="Taxonomy file or built-in name (default: per business "
+                                                      "line, from the configuration).")] = None,
+    classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot or "
+                                                        "fewshot-untrained (default: configuration).")] = None,
+    format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
+) -> None:
+    """Label every utterance with stage, issue type, service step, segment and emotion; write JSON lines."""
+    from nlp.analyze import analyze_files
+    from nlp.scoring import JOURNEY_CLASSIFIERS
+    from nlp.taxonomy import TaxonomyError, load_taxonomy
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    if classifier is not None and classifier not in JOURNEY_CLASSIFIERS:
+        raise typer.BadParameter(f"choose from {', '.join(JOURNEY_CLASSIFIERS)}", param_hint="--classifier")
+    try:
+        pipeline_config = load_config(config)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--config") from error
+    if classifier is not None:
+        pipeline_config.journey_classifier = classifier
+    if taxonomy is not None:
+        try:
+            load_taxonomy(taxonomy)
+        except TaxonomyError as error:
+            raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
+    summary = analyze_files(paths, output, taxonomy=taxonomy, config=pipeline_config,
+                            reader_options=ReaderOptions(format=format))
+    out.print(f"{summary.transcripts:,} transcripts, {summary.utterances:,} utterances → {output}")
+    if summary.rejected:
+        console.print(f"[yellow]{len(summary.rejected)} record(s) could not be read, first: {summary.rejected[0]}")
+
+
+@app.command("train-stages")
+def train_stages_command(
+    taxonomy: Annotated[str, typer.Option(help="Taxonomy file or built-in name; the model is saved next to it.")],
+    labels: Annotated[Path, typer.Option(help="CSV or JSONL with text and stage (optional transcript_id, "
+                                               "turn_index).")],
+    holdout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of rows held out to report "
+                                                                   "accuracy before the final fit.")] = 0.2,
+) -> None:
+    """Train the stage head of the fewshot classifier from labelled utterances (docs/stages.md)."""
+    from nlp.scoring.stage_training import train_stages
+    from nlp.taxonomy import TaxonomyError
+
+    try:
+        report = train_stages(taxonomy, labels, holdout=holdout)
+    except TaxonomyError as error:
+        raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--labels") from error
+    table = Table(title=f"stage model · {report.taxonomy}", show_header=False)
+    table.add_row("labelled utterances", f"{report.labelled:,}")
+    for stage, count in report.per_stage.items():
+        table.add_row(f"  {stage}", f"{count:,}")
+    table.add_row("held-out accuracy (per utterance)",
+                  "—" if report.holdout_accuracy is None else f"{report.holdout_accuracy:.3f}")
+    table.add_row("stage switch probability", "—" if report.switch_prob is None else f"{report.switch_prob:.4f}")
+    out.print(table)
+    out.print(f"saved {report.weights} and {report.metadata}")
 
 
 # -- the HTTP service: `journeylens serve` and `journeylens keys` (service modules are imported inside the commands,

@@ -7,6 +7,7 @@ the pipeline's fingerprint (models, taxonomy, configuration) changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -177,6 +178,17 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.con.execute(f"COPY {table} TO '{_sql_string(str(path))}' (FORMAT parquet)")
         return path
+
+
+@functools.cache
+def table_schemas() -> dict[str, pa.Schema]:
+    """The Arrow schema of each stored table, from the DDL, so that every writer produces the same types."""
+    con = duckdb.connect()
+    try:
+        con.execute(_SCHEMA)
+        return {name: con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema for name in TABLES}
+    finally:
+        con.close()
 
 
 def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> tuple[pa.Table, ...]:

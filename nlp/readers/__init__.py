@@ -22,7 +22,7 @@ from nlp.readers.source import READ_ERRORS, Source, UndecodableText
 from nlp.readers.subtitles import read_subtitles
 from nlp.readers.tabular import read_csv, read_parquet
 
-__all__ = ["FORMATS", "ReaderOptions", "Record", "iter_records", "total_bytes"]
+__all__ = ["FORMATS", "ReaderOptions", "Record", "iter_records", "list_inputs", "total_bytes"]
 
 FORMATS = ("jsonl", "json", "csv", "parquet", "text", "vtt", "srt", "contact_lens", "ccai")
 
@@ -57,23 +57,27 @@ def iter_records(paths: Iterable[str | Path], options: ReaderOptions | None = No
     options = options or ReaderOptions()
     _check_options(options)
     position = 0
-    for path in _as_list(paths):
-        if not Path(path).exists():
-            missing = rejected(str(path), "file", "no such file or folder; check the path", None)
+    for file in list_inputs(paths):
+        if not file.exists():
+            missing = rejected(str(file), "file", "no such file or folder; check the path", None)
             yield replace(missing, position=position)
             continue
-        for file in _files(Path(path)):
-            source = Source(file, options.encoding)
-            for record, consumed in _read_file(source, options):
-                yield replace(record, position=position + consumed)
-            position += source.size
+        source = Source(file, options.encoding)
+        for record, consumed in _read_file(source, options):
+            yield replace(record, position=position + consumed)
+        position += source.size
+
+
+def list_inputs(paths: Iterable[str | Path] | str | Path) -> list[Path]:
+    """The files ``iter_records`` reads, in its order; a missing path stays in the list (reading it yields its
+    rejection)."""
+    return [file for path in _as_list(paths)
+            for file in (_files(Path(path)) if Path(path).exists() else [Path(path)])]
 
 
 def total_bytes(paths: Iterable[str | Path]) -> int:
     """The on-disk size of every file ``iter_records`` visits: the final ``Record.position``."""
-    return sum(
-        file.stat().st_size for path in _as_list(paths) if Path(path).exists() for file in _files(Path(path))
-    )
+    return sum(file.stat().st_size for file in list_inputs(paths) if file.exists())
 
 
 def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:

@@ -1,0 +1,227 @@
+"""Bulk scoring on Apache Spark: the local engine's readers, pipeline and row builder, distributed.
+
+Two Arrow stages (``mapInArrow``), so Python objects never pass through the JVM row by row:
+
+1. **read**: one task per input file runs ``nlp.readers.iter_records`` on it, exactly as ``journeylens score``
+   does, and emits each record as (source, location, content hash, transcript JSON) or as a rejection;
+2. **score**: the records, spread over ``partitions``, are scored in batches by ``nlp.bulk.analyze_batch``
+   with one ``Pipeline`` per Python worker process (loaded on its first batch, reused by every later task),
+   and come out as the store's four tables plus the quarantine, each row tagged with its table.
+
+Each table is then written as Parquet under ``OUTPUT/<table>/``, partitioned by the local-engine-independent
+UTC start day of its transcript (``day=YYYY-MM-DD``; ``__HIVE_DEFAULT_PARTITION__`` when a transcript has no
+start time); rejected records go to ``OUTPUT/quarantine/`` (redacted, with the reason) and the run's counts,
+model versions and fingerprint to ``OUTPUT/_journeylens_run.json``. ``import_parquet`` loads such a folder into a
+DuckDB store, where the analytics, the API and the dashboard use it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nlp.bulk import Pending, Rejection, RunSummary, analyze_batch
+from nlp.config import PipelineConfig
+from nlp.pipeline import Pipeline
+from nlp.readers import ReaderOptions, iter_records, list_inputs
+from nlp.redact import Redactor
+from nlp.store import RunCounts, Store, content_hash, table_schemas
+from nlp.transcript import Transcript
+
+TABLES = ("transcripts", "utterances", "segments", "promises")
+RUN_FILE = "_journeylens_run.json"
+QUARANTINE = pa.schema([("run_id", pa.string()), ("at", pa.string()), ("source", pa.string()),
+                        ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+_READ = pa.schema([("source", pa.string()), ("location", pa.string()), ("content_hash", pa.string()),
+                   ("transcript", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+
+
+def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: PipelineConfig | None = None,
+                   reader_options: ReaderOptions | None = None, master: str = "local[*]",
+                   partitions: int | None = None, batch_size: int = 64, spark_conf: dict[str, str] | None = None,
+                   ) -> RunSummary:
+    """Score every transcript under ``paths`` with Spark into Parquet tables under ``output`` (replaced)."""
+    from pyspark.sql import SparkSession, functions
+    from pyspark.sql.pandas.types import from_arrow_schema
+    from pyspark.storagelevel import StorageLevel
+
+    config, options = config or PipelineConfig(), reader_options or ReaderOptions()
+    output = Path(output)
+    pipeline = Pipeline(config)
+    run_id, started = str(uuid.uuid4()), datetime.now(UTC)
+    builder = SparkSession.builder.master(master).appName("journeylens score")
+    if master.startswith("local"):  # the workers run this interpreter (on a cluster: PYSPARK_PYTHON)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    for key, value in {"spark.sql.session.timeZone": "UTC", **(spark_conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    try:
+        files = [str(f) for f in list_inputs(paths)]
+        read_fn = _reader(options)
+        records = (spark.createDataFrame([(f,) for f in files], "path string").repartition(max(1, len(files)))
+                   .mapInArrow(read_fn, from_arrow_schema(_READ)).persist(StorageLevel.DISK_ONLY))
+        n_read = records.count()
+        parts = partitions or spark.sparkContext.defaultParallelism
+        schema = _scored_schema()
+        scored = (records.repartition(parts)
+                  .mapInArrow(_scorer(config, run_id, batch_size), from_arrow_schema(schema))
+                  .persist(StorageLevel.DISK_ONLY))
+        for table in TABLES:
+            (scored.where(functions.col("table") == table).select(f"{table}.*", "day")
+             .write.mode("overwrite").partitionBy("day").parquet(str(output / table)))
+        (scored.where(functions.col("table") == "quarantine").select("quarantine.*")
+         .write.mode("overwrite").parquet(str(output / "quarantine")))
+        per_table = dict(scored.groupBy("table").count().collect())
+        reasons = dict(scored.where(functions.col("table") == "quarantine")
+                       .groupBy(functions.split("quarantine.reason", ":").getItem(0)).count().collect())
+        records.unpersist()
+        scored.unpersist()
+    finally:
+        spark.stop()
+    counts = RunCounts(read=n_read, scored=per_table.get("transcripts", 0),
+                       quarantined=per_table.get("quarantine", 0), reasons=reasons)
+    if not counts.reconciles:
+        raise RuntimeError(f"counts do not reconcile: {counts}")
+    (output / RUN_FILE).write_text(json.dumps({
+        "run_id": run_id, "command": "score --engine spark", "inputs": [str(p) for p in paths], "master": master,
+        "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
+        "model_versions": pipeline.model_versions, "fingerprint": pipeline.fingerprint,
+        "counts": {"read": counts.read, "scored": counts.scored, "quarantined": counts.quarantined},
+    }, ensure_ascii=False, indent=1))
+    return RunSummary(run_id, counts, output / "quarantine", output)
+
+
+def import_parquet(folder: str | Path, db_path: str | Path) -> RunCounts:
+    """Load the Parquet tables written by ``score_on_spark`` into a DuckDB store, replacing transcripts with
+    the same ids (importing twice changes nothing)."""
+    folder = Path(folder)
+    run_file = folder / RUN_FILE
+    if not run_file.is_file():
+        raise ValueError(f"{folder} is not the output of `journeylens score --engine spark` (no {RUN_FILE})")
+    run = json.loads(run_file.read_text())
+    with Store(db_path) as store:
+        import_id = store.start_run("import-parquet", [str(folder)], run["model_versions"], run["fingerprint"])
+        con = store.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"CREATE TEMP TABLE _ids AS SELECT transcript_id FROM {_scan(folder, 'transcripts')}")
+            for table in ("utterances", "segments", "promises", "transcripts"):
+                con.execute(f"DELETE FROM {table} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
+            for table in TABLES:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (day) FROM {_scan(folder, table)}")
+            n_scored = con.execute("SELECT count(*) FROM _ids").fetchall()[0][0]
+            con.execute("DROP TABLE _ids")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        counts = RunCounts(read=n_scored, scored=n_scored)
+        store.finish_run(import_id, counts, "completed")
+    return counts
+
+
+def _scan(folder: Path, table: str) -> str:
+    pattern = str(folder / table / "**" / "*.parquet").replace("'", "''")
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+
+
+# -- the two stages (run in Spark's Python workers) ------------------------------------------------------------
+def _reader(options: ReaderOptions):
+    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for path in batch.column("path").to_pylist():
+                rows = []
+                for record in iter_records([path], options):
+                    t = record.transcript
+                    rows.append({"source": record.source, "location": record.location,
+                                 "content_hash": content_hash(t) if t else None,
+                                 "transcript": t.model_dump_json() if t else None,
+                                 "reason": record.reason, "raw": record.raw if t is None else None})
+                    if len(rows) >= 1024:
+                        yield pa.RecordBatch.from_pylist(rows, schema=_READ)
+                        rows = []
+                if rows:
+                    yield pa.RecordBatch.from_pylist(rows, schema=_READ)
+    return read
+
+
+_worker_pipeline: tuple[PipelineConfig, Pipeline] | None = None
+
+
+def _pipeline(config: PipelineConfig) -> Pipeline:
+    """One pipeline per Python worker process, kept for every later task of the same run."""
+    global _worker_pipeline
+    if _worker_pipeline is None or _worker_pipeline[0] != config:
+        _worker_pipeline = (config, Pipeline(config))
+    return _worker_pipeline[1]
+
+
+def _scorer(config: PipelineConfig, run_id: str, batch_size: int):
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        pipeline = _pipeline(config)
+        redactor = pipeline.redactor
+        schema = _scored_schema()
+        for batch in batches:
+            rows = batch.to_pylist()
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start:start + batch_size]
+                rejections = [Rejection(r["source"], r["location"], r["reason"], r["raw"])
+                              for r in chunk if r["transcript"] is None]
+                pending = [Pending(Transcript.model_validate_json(r["transcript"]), r["source"], r["location"],
+                                   r["content_hash"]) for r in chunk if r["transcript"] is not None]
+                result = analyze_batch(pipeline, pending, run_id) if pending else None
+                if result is not None:
+                    rejections += result.failures
+                    yield from _tagged(result.tables, schema)
+                if rejections:
+                    yield _quarantine_batch(rejections, run_id, redactor, schema)
+    return score
+
+
+def _scored_schema() -> pa.Schema:
+    """One row per stored row of any table: ``table``, ``day`` and one struct column per table."""
+    schemas = table_schemas()
+    return pa.schema([("table", pa.string()), ("day", pa.date32()),
+                      *((name, pa.struct(list(schemas[name]))) for name in TABLES),
+                      ("quarantine", pa.struct(list(QUARANTINE)))])
+
+
+def _tagged(tables: Sequence[pa.Table], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    transcripts = tables[0]
+    if transcripts.num_rows == 0:
+        return
+    days = dict(zip(transcripts["transcript_id"].to_pylist(),
+                    pc.cast(transcripts["started_at"], pa.timestamp("us")).to_pylist(), strict=True))
+    for name, table in zip(TABLES, tables, strict=True):
+        if table.num_rows == 0:
+            continue
+        struct_type = schema.field(name).type
+        table = table.select([f.name for f in struct_type]).cast(pa.schema(list(struct_type)))
+        starts = [days[i] for i in table["transcript_id"].to_pylist()]
+        yield _one_table_batch(schema, name, pa.StructArray.from_arrays(
+            [c.combine_chunks() for c in table.columns], fields=list(struct_type)),
+            pa.array([s.date() if s else None for s in starts], pa.date32()))
+
+
+def _quarantine_batch(rejections: list[Rejection], run_id: str, redactor: Redactor,
+                      schema: pa.Schema) -> pa.RecordBatch:
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = [{"run_id": run_id, "at": at, "source": r.source, "location": r.location, "reason": redactor(r.reason),
+             "raw": redactor(r.raw) if r.raw is not None else None} for r in rejections]
+    column = pa.StructArray.from_arrays([pa.array([row[f.name] for row in rows], f.type) for f in QUARANTINE],
+                                        fields=list(QUARANTINE))
+    return _one_table_batch(schema, "quarantine", column, pa.nulls(len(rows), pa.date32()))
+
+
+def _one_table_batch(schema: pa.Schema, name: str, column: pa.StructArray, days: pa.Array) -> pa.RecordBatch:
+    n = len(column)
+    structs = [column if f.name == name else pa.nulls(n, f.type) for f in schema if f.name not in ("table", "day")]
+    return pa.RecordBatch.from_arrays([pa.array([name] * n, pa.string()), days, *structs], schema=schema)
