@@ -29,6 +29,7 @@ from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
 from nlp.transcript import Transcript
 
 ProgressCallback = Callable[[int, RunCounts], None]
+WRITER_MEMORY_LIMIT = "256MB"  # DuckDB's buffer in the writing process: only appends, so memory stays flat
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def score_archive(
     counts = RunCounts()
     reasons: Counter[str] = Counter()
     position = 0
-    with Store(db_path) as store:
+    with Store(db_path, memory_limit=WRITER_MEMORY_LIMIT) as store:
         run_id = store.start_run("score", [str(p) for p in paths], pipeline.model_versions, pipeline.fingerprint)
         quarantine = Quarantine(quarantine_path_for(db_path), run_id, pipeline.redactor)
 

@@ -118,9 +118,12 @@ def score(
     batch_size: Annotated[int, typer.Option(min=1, help="Transcripts per scoring batch.")] = 64,
     engine: Annotated[str, typer.Option(help="local (DuckDB file) or spark (Parquet folder, see docs/scale.md).")]
     = "local",
-    master: Annotated[str, typer.Option(help="Spark master: local[*], spark://host:7077, yarn …")] = "local[*]",
+    master: Annotated[str | None, typer.Option(help="Spark master: local[*], spark://host:7077, yarn … (default: "
+                                                    "spark-submit's or spark-defaults.conf's, else local[*]).")] = None,
     output: Annotated[Path | None, typer.Option(help="Spark engine: Parquet folder to write (replaced).")] = None,
     partitions: Annotated[int | None, typer.Option(min=1, help="Spark engine: scoring partitions.")] = None,
+    spark_conf: Annotated[list[str] | None, typer.Option(help="Spark engine: a Spark setting KEY=VALUE, "
+                                                              "repeatable.")] = None,
 ) -> None:
     """Score transcript archives into a DuckDB file, resumably (or with Spark into Parquet tables); unreadable
     records go to quarantine."""
@@ -151,7 +154,7 @@ def score(
         from nlp.spark_engine import score_on_spark  # pyspark is imported only when asked for
 
         summary = score_on_spark(paths, output, pipeline_config, options, master=master, partitions=partitions,
-                                 batch_size=batch_size)
+                                 batch_size=batch_size, spark_conf=_pairs(spark_conf, "--spark-conf"))
     else:
         summary = _run_with_progress(paths, db, config=pipeline_config, reader_options=options, workers=workers,
                                      batch_size=batch_size)

@@ -45,7 +45,7 @@ _READ = pa.schema([("source", pa.string()), ("location", pa.string()), ("content
 
 
 def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: PipelineConfig | None = None,
-                   reader_options: ReaderOptions | None = None, master: str = "local[*]",
+                   reader_options: ReaderOptions | None = None, master: str | None = None,
                    partitions: int | None = None, batch_size: int = 64, spark_conf: dict[str, str] | None = None,
                    ) -> RunSummary:
     """Score every transcript under ``paths`` with Spark into Parquet tables under ``output`` (replaced)."""
@@ -57,12 +57,15 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
     output = Path(output)
     pipeline = Pipeline(config)
     run_id, started = str(uuid.uuid4()), datetime.now(UTC)
-    builder = SparkSession.builder.master(master).appName("journeylens score")
-    if master.startswith("local"):  # the workers run this interpreter (on a cluster: PYSPARK_PYTHON)
+    builder = SparkSession.builder.appName("journeylens score")
+    if master is not None:  # else spark-submit's --master or spark-defaults.conf decide (local[*] without either)
+        builder = builder.master(master)
+    if master is None or master.startswith("local"):  # local workers run this interpreter (clusters: PYSPARK_PYTHON)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {"spark.sql.session.timeZone": "UTC", **(spark_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    master = spark.sparkContext.master
     try:
         files = [str(f) for f in list_inputs(paths)]
         read_fn = _reader(options)

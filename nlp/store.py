@@ -96,11 +96,14 @@ class ScoredRecord:
 class Store:
     """A DuckDB file holding scored transcripts. Use as a context manager."""
 
-    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False, memory_limit: str | None = None) -> None:
+        """``memory_limit`` caps DuckDB's buffer (e.g. ``"256MB"``); without it DuckDB may cache the growing file
+        up to 80% of RAM, so a long bulk write grows with the archive."""
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         if not read_only:
             self.con.execute(_SCHEMA)
 
@@ -156,7 +159,11 @@ class Store:
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.register("_ids", pa.table({"transcript_id": list(ids)}))
-            for name in ("utterances", "segments", "promises", "transcripts"):
+            stored = self.con.execute("SELECT count(*) FROM transcripts WHERE transcript_id IN "
+                                      "(SELECT transcript_id FROM _ids)").fetchall()[0][0]
+            # Deleting scans the big tables, so only when some transcripts are re-scored: a fresh archive never
+            # pays for it, and the write time stays flat as the file grows.
+            for name in ("utterances", "segments", "promises", "transcripts") if stored else ():
                 self.con.execute(f"DELETE FROM {name} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
             for name, table in zip(("transcripts", "utterances", "segments", "promises"), tables, strict=True):
                 if table.num_rows:

@@ -54,11 +54,13 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def both(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """The archive scored by the local engine and by Spark (local[2]), the latter imported into DuckDB."""
+    """The archive scored by the local engine and by Spark (local[2], set as a cluster would set it: through a
+    Spark setting, not --master), the latter imported into DuckDB."""
     work = tmp_path_factory.mktemp("engines")
     local, parquet, imported = work / "local.duckdb", work / "parquet", work / "spark.duckdb"
     cli("score", str(archive), "--db", str(local))
-    done = cli("score", str(archive), "--engine", "spark", "--master", "local[2]", "--output", str(parquet))
+    done = cli("score", str(archive), "--engine", "spark", "--spark-conf", "spark.master=local[2]",
+               "--spark-conf", "spark.sql.shuffle.partitions=4", "--output", str(parquet))
     assert "quarantined" in done.stdout
     cli("import-parquet", str(parquet), "--db", str(imported))
     return local, parquet, imported
@@ -87,6 +89,7 @@ def test_quarantine_and_counts_reconcile_like_the_local_engine(both) -> None:
     assert run["counts"] == {"read": n_read, "scored": n_scored, "quarantined": n_quarantined}
     assert (n_read, n_scored, n_quarantined) == (305, 302, 3)
     assert run["fingerprint"] == fingerprint
+    assert run["master"] == "local[2]"
     expected = sorted((Path(q["source"]).name, q["location"], q["reason"]) for q in map(
         json.loads, quarantine_path_for(local).read_text(encoding="utf-8").splitlines()))
     spark = pd.read_parquet(parquet / "quarantine")
