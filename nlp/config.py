@@ -7,7 +7,8 @@ Example ``journeylens.yaml``::
     emotion_scorer: lexicon
     journey_classifier: keyword
     default_taxonomy: food_delivery
-    taxonomies: {food_delivery: food_delivery, hotel: hotel_stay}   # business_line -> taxonomy name or file
+    taxonomies: {food_delivery: food_delivery, hotel: hotel_stay, ecommerce: ecommerce, car_rental: car_rental}
+                                          # business_line -> taxonomy name or file
     score_speakers: [customer]
     timezone: Asia/Shanghai               # for transcripts whose times carry no zone (promise deadlines)
 """
@@ -33,7 +34,8 @@ class PipelineConfig(BaseModel):
     journey_classifier: str = "keyword"
     default_taxonomy: str = "food_delivery"
     taxonomies: dict[str, str] = Field(
-        default_factory=lambda: {"food_delivery": "food_delivery", "hotel": "hotel_stay"}
+        default_factory=lambda: {"food_delivery": "food_delivery", "hotel": "hotel_stay", "ecommerce": "ecommerce",
+                                 "car_rental": "car_rental"}
     )
     score_speakers: list[str] = Field(default_factory=lambda: ["customer"])
     max_sentence_chars: int = Field(default=40, ge=10)

@@ -85,9 +85,18 @@ class Pipeline:
     ) -> list[AnalyzedTranscript]:
         """Analyze a batch; ``taxonomies`` may name, per transcript, a taxonomy overriding the business line's."""
         overrides = taxonomies if taxonomies is not None else [None] * len(transcripts)
-        docs = [self._prepare(t, taxonomy) for t, taxonomy in zip(transcripts, overrides, strict=True)]
+        docs = [self.prepare(t, taxonomy) for t, taxonomy in zip(transcripts, overrides, strict=True)]
+        by_taxonomy: dict[str, list[AnalyzedTranscript]] = {}
         for doc in docs:
-            self.classifier(doc.taxonomy).classify(doc)
+            by_taxonomy.setdefault(doc.taxonomy, []).append(doc)
+        for taxonomy, group in by_taxonomy.items():
+            classifier = self.classifier(taxonomy)
+            classify_many = getattr(classifier, "classify_many", None)
+            if classify_many is not None:  # one pass over the whole batch's utterances
+                classify_many(group)
+            else:
+                for doc in group:
+                    classifier.classify(doc)
         to_score = [u for doc in docs for u in doc.utterances if u.speaker in self.config.score_speakers]
         for utterance, score in zip(to_score, self.emotion_scorer.score(to_score), strict=True):
             utterance.sentiment = score.sentiment
@@ -100,7 +109,8 @@ class Pipeline:
             doc.promises = detect_promises(doc, self.config.timezone, self.config.promise_vague_hours)
         return docs
 
-    def _prepare(self, transcript: Transcript, taxonomy: str | None = None) -> AnalyzedTranscript:
+    def prepare(self, transcript: Transcript, taxonomy: str | None = None) -> AnalyzedTranscript:
+        """Redact, normalise and cut a transcript into utterances (nothing classified or scored yet)."""
         transcript = self.redact_transcript(transcript)
         language = transcript.language
         if language == "auto":

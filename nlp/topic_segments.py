@@ -1,8 +1,11 @@
 """Topical segmentation: contiguous utterances about the same stage form one segment.
 
-A contact that moves from a late delivery to a refund has two segments. Agent and bot turns take part in
-deciding the stage (through the classifier's carry-forward); customer turns carry the emotion, so a segment's
-``sentiment_mean`` averages its customer utterances only.
+A contact that moves from a late delivery to a refund has two segments. The stages come from the journey
+classifier, so the segment boundaries are its decisions: with ``fewshot`` a sequence model over the whole contact
+(nlp/scoring/sequence.py) places them, where agent and bot turns take part in deciding the stage (their evidence
+counts, and a new stage is cheaper to enter on a customer turn, since customers open topics); with ``keyword``
+the stage is carried forward. Customer turns carry the emotion, so a segment's ``sentiment_mean`` averages its
+customer utterances only.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def test_unknown_transcript_is_a_404_problem(api: Api) -> None:
 
 def test_taxonomies_and_models_describe_what_scores(api: Api) -> None:
     taxonomies = {t["name"]: t for t in api.get("/v1/taxonomies").json()["taxonomies"]}
-    assert set(taxonomies) == {"food_delivery", "hotel_stay"}
+    assert set(taxonomies) == {"food_delivery", "hotel_stay", "ecommerce", "car_rental"}
     assert taxonomies["food_delivery"]["default"] is True
     assert taxonomies["hotel_stay"]["business_lines"] == ["hotel"]
     assert [s["id"] for s in taxonomies["food_delivery"]["stages"]][:2] == ["order", "payment"]
@@ -205,7 +205,7 @@ def test_taxonomies_and_models_describe_what_scores(api: Api) -> None:
     assert {(m["role"], m["name"]) for m in models["models"]} == {("emotion_scorer", "lexicon"),
                                                                   ("journey_classifier", "keyword")}
     assert models["fingerprint"] == api.client.get("/readyz").json()["fingerprint"]
-    assert set(models["taxonomies"]) == {"food_delivery", "hotel_stay"}
+    assert set(models["taxonomies"]) == set(taxonomies)
 
 
 def test_health_readiness_and_metrics(api: Api) -> None:

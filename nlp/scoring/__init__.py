@@ -32,18 +32,43 @@ class JourneyClassifier(Protocol):
 
 
 def load_emotion_scorer(spec: str) -> EmotionScorer:
-    """The scorer named by ``spec``: ``lexicon`` (the built-in default)."""
+    """The scorer named by ``spec``:
+
+    - ``lexicon``: the lexicon baseline;
+    - ``transformer``: the shipped models ``models/emotion-zh`` and ``models/emotion-en``, routed by language;
+    - ``transformer:PATH``: any Hugging Face sequence-classification model directory (or a hub id when online)
+      for every language; its ``id2label`` must name sentiments or emotions (nlp/scoring/transformer_emotion.py).
+    """
     if spec == "lexicon":
         from nlp.scoring.lexicon_emotion import LexiconEmotionScorer
 
         return LexiconEmotionScorer()
-    raise ValueError(f"unknown emotion scorer {spec!r}: available: lexicon")
+    if spec == "transformer" or spec.startswith("transformer:"):
+        from nlp.scoring.transformer_emotion import TransformerEmotionScorer
+
+        source = spec.partition(":")[2].strip() or None
+        return TransformerEmotionScorer(source)
+    raise ValueError(f"unknown emotion scorer {spec!r}: available: lexicon, transformer, transformer:PATH")
+
+
+JOURNEY_CLASSIFIERS = ("keyword", "fewshot", "fewshot-untrained")
 
 
 def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> JourneyClassifier:
-    """The classifier named by ``spec`` for ``taxonomy``: ``keyword`` (the built-in default)."""
+    """The classifier named by ``spec`` for ``taxonomy``.
+
+    - ``keyword``: taxonomy keywords, carried forward (nlp/scoring/keyword_journey.py);
+    - ``fewshot``: similarity to the taxonomy's texts, keywords and a stage sequence model, plus the head that
+      ``journeylens train-stages`` saved next to the taxonomy file when there is one (docs/stages.md);
+    - ``fewshot-untrained``: ``fewshot`` without a trained head even when one is saved.
+    """
     if spec == "keyword":
         from nlp.scoring.keyword_journey import KeywordJourneyClassifier
 
         return KeywordJourneyClassifier(taxonomy)
-    raise ValueError(f"unknown journey classifier {spec!r}: available: keyword")
+    if spec in ("fewshot", "fewshot-untrained"):
+        from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, load_head
+
+        head = load_head(taxonomy.source) if spec == "fewshot" and taxonomy.source is not None else None
+        return FewShotJourneyClassifier(taxonomy, head=head)
+    raise ValueError(f"unknown journey classifier {spec!r}: available: {', '.join(JOURNEY_CLASSIFIERS)}")

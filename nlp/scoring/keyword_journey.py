@@ -96,7 +96,7 @@ class KeywordJourneyClassifier:
         """Set ``stage``, ``stage_confidence``, ``issue_type`` and ``service_step`` on each utterance."""
         self._assign_stages(doc.utterances)
         self._assign_issue_types(doc.utterances)
-        self._assign_service_steps(doc.utterances, doc.transcript.channel or "chat")
+        self.assign_service_steps(doc.utterances, doc.transcript.channel or "chat")
 
     def _assign_stages(self, utterances: Sequence[Utterance]) -> None:
         previous: tuple[str, float] | None = None
@@ -128,7 +128,8 @@ class KeywordJourneyClassifier:
                 current = max(scores, key=lambda s: (scores[s], s))
             utterance.issue_type = current
 
-    def _assign_service_steps(self, utterances: Sequence[Utterance], channel: str) -> None:
+    def assign_service_steps(self, utterances: Sequence[Utterance], channel: str) -> None:
+        """Service step per utterance from speaker and channel; escalation once an agent hands the contact up."""
         steps = self._steps
         agent_step = steps.get(channel) or steps["chat"]
         escalated = False

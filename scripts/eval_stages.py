@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""Evaluate journey-stage classification: per-turn macro-F1 and segment-boundary F1, with a baseline alongside.
+
+Datasets (each run against the same baseline: keyword match on the stage *names* carrying the last stage
+forward, ``other`` before the first match; and against the taxonomy-keyword classifier ``keyword``):
+
+- ``multiwoz``: MultiWOZ 2.1 dev turns (../shared/data/dialogue_en). Taxonomy = the five domains (attraction,
+  hotel, restaurant, taxi, train) with a one-line description, a few keywords and 5 examples each, drawn from
+  the *pool* dialogues (30 % of dialogues by hash of the id); scores are on the other 70 %. A turn's gold label
+  is its act domain; ``Booking``-only turns keep the previous turn's domain; turns without a domain act
+  (greetings, thanks) are not scored (and carry the previous domain for boundaries). A turn with two domains
+  counts as right if the prediction is either. Supervised: 200 labelled pool turns per domain train a head.
+- ``demo``: the generated demo archive against its planted per-turn stages, through the full pipeline.
+- ``zh_dev``: our small hand-written Chinese dev set (tests/fixtures/stages/zh_dev.jsonl), built-in taxonomies;
+  it was used when choosing the classifier's settings.
+- ``zh_holdout``: twelve more hand-written Chinese contacts with one or two stage changes each
+  (tests/fixtures/stages/zh_holdout.jsonl), written after the settings were fixed and never used to choose them.
+
+Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
+(``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
+
+    python scripts/eval_stages.py --json bench/eval_stages.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, FewShotSettings, fit_head  # noqa: E402
+from nlp.taxonomy import Stage, Taxonomy, load_taxonomy  # noqa: E402
+
+MULTIWOZ = ROOT.parent / "shared" / "data" / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
+ZH_DEV = ROOT / "tests" / "fixtures" / "stages" / "zh_dev.jsonl"
+ZH_HOLDOUT = ROOT / "tests" / "fixtures" / "stages" / "zh_holdout.jsonl"
+DEMO = ROOT / "data" / "demo"
+DEMO_TAXONOMY = {"food_delivery": "food_delivery", "hotel": "hotel_stay", "ecommerce": "ecommerce"}
+DOMAINS = ("attraction", "hotel", "restaurant", "taxi", "train")
+OTHER = "other"
+
+# What a user would write for the MultiWOZ domains: a description and a handful of keywords, nothing tuned.
+MULTIWOZ_STAGES = {
+    "attraction": ("places to visit in town: museums, colleges, parks, theatres, entrance fees",
+                   ["attraction", "museum", "college", "park", "theatre", "architecture", "entrance fee",
+                    "sightseeing", "visit", "nightclub", "cinema", "pool"]),
+    "hotel": ("a place to stay: hotels and guesthouses, stars, parking, wifi, booking rooms",
+              ["hotel", "guesthouse", "guest house", "stay", "room", "stars", "parking", "wifi", "nights",
+               "check in"]),
+    "restaurant": ("a place to eat: cuisine, price range, area, booking a table",
+                   ["restaurant", "food", "eat", "cuisine", "dinner", "lunch", "table", "dine", "chinese",
+                    "italian", "indian"]),
+    "taxi": ("a taxi between two places: pick-up time, destination, car type, contact number",
+             ["taxi", "cab", "car", "pick up", "picked up", "driver", "contact number"]),
+    "train": ("a train journey: departure and arrival stations, times, days, tickets",
+              ["train", "depart", "arrive", "leave", "station", "ticket", "travel time", "railway"]),
+}
+
+
+# -- metrics ----------------------------------------------------------------------------------------------
+def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for g, p in zip(gold, pred, strict=True):
+        if g == p:
+            tp[g] += 1
+        else:
+            fn[g] += 1
+            fp[p] += 1
+    scores = []
+    for label in labels:
+        if tp[label] + fn[label] == 0:
+            continue
+        precision = tp[label] / (tp[label] + fp[label]) if tp[label] + fp[label] else 0.0
+        recall = tp[label] / (tp[label] + fn[label])
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def boundaries(labels: Sequence[str]) -> list[int]:
+    return [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]]
+
+
+def boundary_counts(gold: Sequence[str], pred: Sequence[str], tolerance: int) -> tuple[int, int, int]:
+    """(matched, predicted, gold) boundaries; each gold boundary matches at most one predicted one."""
+    g, p = boundaries(gold), boundaries(pred)
+    used: set[int] = set()
+    matched = 0
+    for b in p:
+        hit = next((x for x in g if abs(x - b) <= tolerance and x not in used), None)
+        if hit is not None:
+            used.add(hit)
+            matched += 1
+    return matched, len(p), len(g)
+
+
+def f1(matched: int, predicted: int, gold: int) -> float:
+    if predicted == 0 and gold == 0:
+        return 1.0
+    precision = matched / predicted if predicted else 0.0
+    recall = matched / gold if gold else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def score_dataset(contacts: list[dict], predictions: list[list[str]], labels: Sequence[str]) -> dict:
+    """``contacts``: dicts with ``gold`` (per turn: a label, a set of labels, or None) and ``carried``."""
+    gold_flat, pred_flat = [], []
+    counts = {0: [0, 0, 0], 1: [0, 0, 0]}
+    for contact, pred in zip(contacts, predictions, strict=True):
+        for g, p in zip(contact["gold"], pred, strict=True):
+            if g is None:
+                continue
+            if isinstance(g, frozenset):
+                g = p if p in g else sorted(g)[0]
+            gold_flat.append(g)
+            pred_flat.append(p)
+        for tolerance in counts:
+            for i, v in enumerate(boundary_counts(contact["carried"], pred, tolerance)):
+                counts[tolerance][i] += v
+    return {"turn_macro_f1": round(macro_f1(gold_flat, pred_flat, labels), 4),
+            "turn_accuracy": round(sum(g == p for g, p in zip(gold_flat, pred_flat, strict=True))
+                                   / max(len(gold_flat), 1), 4),
+            "boundary_f1_tol0": round(f1(*counts[0]), 4), "boundary_f1_tol1": round(f1(*counts[1]), 4),
+            "gold_boundaries": counts[0][2], "predicted_boundaries": counts[0][1], "scored_turns": len(gold_flat)}
+
+
+# -- classifiers ------------------------------------------------------------------------------------------
+Predictor = Callable[[Taxonomy, list[list[tuple[str, str]]]], list[list[str]]]
+
+
+def stage_name_baseline(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+    """Keyword match on the stage names (name, English name), carrying the last stage forward."""
+    terms = []
+    for stage in taxonomy.stages:
+        for name in (stage.name, stage.name_en or ""):
+            if name.strip():
+                term = name.strip().lower()
+                pattern = re.escape(term) if not term.isascii() else rf"(?<![a-z]){re.escape(term)}(?![a-z])"
+                terms.append((re.compile(pattern), len(term), stage.id))
+    out = []
+    for sequence in sequences:
+        current, labels = OTHER, []
+        for _, text in sequence:
+            lowered = text.lower()
+            found = [(m.start(), -length, stage) for pattern, length, stage in terms
+                     for m in [pattern.search(lowered)] if m]
+            if found:
+                current = min(found)[2]
+            labels.append(current)
+        out.append(labels)
+    return out
+
+
+def keyword_classifier(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+    """The existing keyword classifier (taxonomy keywords, carry forward, backfill), one label per turn."""
+    from nlp.scoring.keyword_journey import KeywordJourneyClassifier
+
+    classifier = KeywordJourneyClassifier(taxonomy)
+    return [_via_doc(classifier, sequence) for sequence in sequences]
+
+
+def _via_doc(classifier, sequence: list[tuple[str, str]]) -> list[str]:
+    doc = _turn_doc(sequence)
+    classifier.classify(doc)
+    return [u.stage or OTHER for u in doc.utterances]
+
+
+def _turn_doc(sequence: list[tuple[str, str]], channel: str | None = None):
+    """A transcript analysed as one utterance per turn (the unit of the planted labels)."""
+    from nlp.document import AnalyzedTranscript, Utterance
+    from nlp.transcript import Transcript
+
+    transcript = Transcript(id="x", channel=channel, turns=[{"speaker": "customer", "text": "x"}])
+    return AnalyzedTranscript(transcript, "zh", "x", [
+        Utterance(turn_index=i, sentence_index=0, speaker=s, text=t, language="zh", tokens=())
+        for i, (s, t) in enumerate(sequence)])
+
+
+def issue_type_accuracy(grouped: dict[str, list[dict]]) -> dict:
+    """Per-turn issue-type accuracy (doubt / defect / blockage) against the demo's planted issue types."""
+    from nlp.scoring import load_journey_classifier
+
+    out = {}
+    for spec in ("keyword", "fewshot-untrained"):
+        right = total = 0
+        for name, contacts in grouped.items():
+            classifier = load_journey_classifier(load_taxonomy(name), spec)
+            for contact in contacts:
+                doc = _turn_doc(contact["turns"], contact.get("channel"))
+                classifier.classify(doc)
+                right += sum(u.issue_type == g for u, g in zip(doc.utterances, contact["issues"], strict=True))
+                total += len(doc.utterances)
+        out[spec] = round(right / max(total, 1), 4)
+    return out
+
+
+def self_trained_head(taxonomy: Taxonomy, pool: list[list[tuple[str, str]]], min_confidence: float = 0.8):
+    """Self-training as ``train-stages --unlabelled`` does it: few-shot labels on unlabelled pool contacts, the
+    confident ones train a head."""
+    classifier = FewShotJourneyClassifier(taxonomy)
+    texts, labels, sequences = [], [], []
+    for turns, (predicted, confidence) in zip(pool, classifier.label_sequences(pool), strict=True):
+        sequences.append(predicted)
+        for (_, text), label, sure in zip(turns, predicted, confidence, strict=True):
+            if label != OTHER and sure >= min_confidence:
+                texts.append(text)
+                labels.append(label)
+    return fit_head(taxonomy, texts, labels, sequences=sequences)
+
+
+def supervised_head(taxonomy: Taxonomy, pool: list[dict], per_stage: int = 200, seed: int = 0):
+    """A head from up to ``per_stage`` gold-labelled pool turns per stage."""
+    rng = random.Random(seed)
+    by_stage: dict[str, list[str]] = defaultdict(list)
+    for contact in pool:
+        for (_, text), g in zip(contact["turns"], contact["gold"], strict=True):
+            if isinstance(g, str) and g != OTHER:
+                by_stage[g].append(text)
+    texts, labels = [], []
+    for stage in sorted(by_stage):
+        chosen = rng.sample(by_stage[stage], min(per_stage, len(by_stage[stage])))
+        texts += chosen
+        labels += [stage] * len(chosen)
+    return fit_head(taxonomy, texts, labels, sequences=[c["carried"] for c in pool])
+
+
+def fewshot(settings: FewShotSettings | None = None, head=None) -> Predictor:
+    def predict(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+        classifier = FewShotJourneyClassifier(taxonomy, settings, head=head)
+        return [labels for labels, _ in classifier.label_sequences(sequences)]
+
+    return predict
+
+
+# -- MultiWOZ ---------------------------------------------------------------------------------------------
+def _in_pool(dialogue_id: str) -> bool:
+    return int(hashlib.sha1(dialogue_id.encode()).hexdigest(), 16) % 10 < 3
+
+
+def load_multiwoz(path: Path = MULTIWOZ) -> tuple[list[dict], list[dict]]:
+    """(pool contacts, evaluation contacts); each has ``turns`` [(speaker, text)], ``gold`` and ``carried``."""
+    dialogues: dict[str, list[dict]] = defaultdict(list)
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            dialogues[row["dialogue_id"]].append(row)
+    pool, evaluation = [], []
+    for dialogue_id in sorted(dialogues):
+        rows = sorted(dialogues[dialogue_id], key=lambda r: r["turn"])
+        turns, gold = [], []
+        previous: str | frozenset | None = None
+        for row in rows:
+            acts = {a.lower() for a in row["act_domains"]}
+            domains = frozenset(acts & set(DOMAINS))
+            if domains:
+                label: str | frozenset | None = next(iter(domains)) if len(domains) == 1 else domains
+            elif "booking" in acts and previous is not None:
+                label = previous
+            else:
+                label = None
+            if label is not None:
+                previous = label
+            turns.append(("customer" if row["role"] == "usr" else "agent", row["text"]))
+            gold.append(label)
+        contact = {"id": dialogue_id, "turns": turns, "gold": gold, "carried": _carry(gold)}
+        (pool if _in_pool(dialogue_id) else evaluation).append(contact)
+    return pool, evaluation
+
+
+def _carry(gold: list) -> list[str]:
+    """One label per turn for boundaries: multi-domain turns resolved towards their neighbours, gaps carried."""
+    resolved: list[str | None] = []
+    for i, g in enumerate(gold):
+        if isinstance(g, frozenset):
+            previous = next((x for x in reversed(resolved) if x is not None), None)
+            following = next((x for x in gold[i + 1:] if isinstance(x, str)), None)
+            g = previous if previous in g else following if following in g else sorted(g)[0]
+        resolved.append(g)
+    first = next((x for x in resolved if x is not None), OTHER)
+    out, current = [], first
+    for g in resolved:
+        current = g if g is not None else current
+        out.append(current)
+    return out
+
+
+def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keywords: bool = True) -> Taxonomy:
+    """The domains as stages, with ``n_examples`` single-domain pool turns of 5+ words each as examples."""
+    rng = random.Random(seed)
+    candidates: dict[str, list[str]] = defaultdict(list)
+    for contact in pool:
+        for (_, text), g in zip(contact["turns"], contact["gold"], strict=True):
+            if isinstance(g, str) and len(text.split()) >= 5:
+                candidates[g].append(text)
+    stages = []
+    for domain in DOMAINS:
+        description, words = MULTIWOZ_STAGES[domain]
+        stages.append(Stage(id=domain, name=domain, phase="in_sale", description=description,
+                            keywords=words if keywords else [], examples=rng.sample(candidates[domain], n_examples)))
+    return Taxonomy(name="multiwoz_domains", language="en", stages=stages,
+                    issue_types=[])
+
+
+# -- Chinese dev set and demo -----------------------------------------------------------------------------
+def load_zh_dev(path: Path = ZH_DEV) -> dict[str, list[dict]]:
+    """Contacts of a Chinese dev set (``zh_dev`` or ``zh_holdout``), grouped by taxonomy."""
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            gold = [t["stage"] for t in record["turns"]]
+            grouped[record["taxonomy"]].append({"id": record["id"], "gold": gold, "carried": gold,
+                                                "turns": [(t["speaker"], t["text"]) for t in record["turns"]]})
+    return dict(grouped)
+
+
+def load_demo(limit: int | None = None) -> dict[str, list[dict]]:
+    """Demo contacts by taxonomy, turns as (speaker, text), gold = planted per-turn stages."""
+    with gzip.open(DEMO / "truth.jsonl.gz", "rt", encoding="utf-8") as handle:
+        truth = {t["id"]: t for t in map(json.loads, handle)}
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    with gzip.open(DEMO / "archive.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for n, line in enumerate(handle):
+            if limit is not None and n >= limit:
+                break
+            record = json.loads(line)
+            gold = [t["stage"] for t in truth[record["id"]]["turns"]]
+            grouped[DEMO_TAXONOMY[record["business_line"]]].append({
+                "id": record["id"], "gold": gold, "carried": gold, "channel": record.get("channel"),
+                "issues": [t["issue_type"] for t in truth[record["id"]]["turns"]],
+                "turns": [(t["speaker"], t["text"]) for t in record["turns"]]})
+    return dict(grouped)
+
+
+def run_grouped(grouped: dict[str, list[dict]], predictor: Predictor) -> dict:
+    """Scores per taxonomy and pooled over all (macro over every taxonomy's stages)."""
+    per: dict[str, dict] = {}
+    all_gold, all_pred, all_contacts = [], [], []
+    started = time.perf_counter()
+    n_turns = 0
+    for name, contacts in sorted(grouped.items()):
+        taxonomy = load_taxonomy(name)
+        predictions = predictor(taxonomy, [c["turns"] for c in contacts])
+        per[name] = score_dataset(contacts, predictions, taxonomy.stage_ids)
+        n_turns += sum(len(c["turns"]) for c in contacts)
+        for contact, pred in zip(contacts, predictions, strict=True):
+            all_contacts.append({"gold": [f"{name}/{g}" for g in contact["gold"]],
+                                 "carried": [f"{name}/{g}" for g in contact["carried"]]})
+            all_pred.append([f"{name}/{p}" for p in pred])
+            all_gold.extend(f"{name}/{s}" for s in taxonomy.stage_ids)
+    seconds = time.perf_counter() - started
+    pooled = score_dataset(all_contacts, all_pred, sorted(set(all_gold)))
+    return {"pooled": pooled, "per_taxonomy": per, "turns_per_s": round(n_turns / seconds)}
+
+
+# -- main -------------------------------------------------------------------------------------------------
+def evaluate_multiwoz(settings: FewShotSettings | None = None) -> dict:
+    pool, evaluation = load_multiwoz()
+    taxonomy = multiwoz_taxonomy(pool)
+    bare = multiwoz_taxonomy(pool, keywords=False)
+    sequences = [c["turns"] for c in evaluation]
+    results = {"dialogues": len(evaluation), "turns": sum(len(s) for s in sequences)}
+    runs = {"baseline_stage_names": stage_name_baseline, "keyword": keyword_classifier,
+            "fewshot": fewshot(settings), "fewshot_names_examples_only": None,
+            "fewshot_self_trained_on_pool": fewshot(settings, self_trained_head(taxonomy, [c["turns"] for c in pool])),
+            "supervised_200": fewshot(settings, supervised_head(taxonomy, pool))}
+    for name, predictor in runs.items():
+        use = bare if name == "fewshot_names_examples_only" else taxonomy
+        predictor = predictor or fewshot(settings)
+        started = time.perf_counter()
+        predictions = predictor(use, sequences)
+        seconds = time.perf_counter() - started
+        results[name] = {**score_dataset(evaluation, predictions, DOMAINS),
+                         "turns_per_s": round(results["turns"] / seconds)}
+    return results
+
+
+def evaluate_demo(grouped: dict[str, list[dict]], plain) -> dict:
+    """All contacts with the taxonomy-only classifiers; then, on the 70 % not in the pool, the same plus a
+    self-trained head (unlabelled pool contacts) and a supervised head (200 gold turns per stage of the pool)."""
+    results = {"all_contacts": {run: run_grouped(grouped, predictor) for run, predictor in plain}}
+    pools = {name: [c for c in contacts if _in_pool(c["id"])] for name, contacts in grouped.items()}
+    held_out = {name: [c for c in contacts if not _in_pool(c["id"])] for name, contacts in grouped.items()}
+    heads = {name: (self_trained_head(load_taxonomy(name), [c["turns"] for c in pools[name]]),
+                    supervised_head(load_taxonomy(name), pools[name]))
+             for name in grouped if pools[name]}
+
+    def with_head(index: int) -> Predictor:
+        def predict(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+            head = heads.get(taxonomy.name, (None, None))[index]
+            return fewshot(None, head)(taxonomy, sequences)
+        return predict
+
+    runs = (*plain, ("fewshot_self_trained_on_pool", with_head(0)), ("supervised_200", with_head(1)))
+    held = {name: contacts for name, contacts in held_out.items() if contacts}
+    results["held_out_70pct"] = {run: run_grouped(held, predictor) for run, predictor in runs}
+    results["issue_type_accuracy_all_contacts"] = issue_type_accuracy(grouped)
+    return results
+
+
+def _classify(classifier, docs: list) -> None:
+    if hasattr(classifier, "classify_many"):
+        classifier.classify_many(docs)
+    else:
+        for doc in docs:
+            classifier.classify(doc)
+
+
+def measure_speed(n_contacts: int = 1200) -> dict:
+    """Utterances/s of each classifier on demo contacts cut into utterances by the pipeline (bulk, one
+    process), and of the whole pipeline (classifier + emotion + segments). Wall-clock rates depend on what else
+    runs on the machine; the ``per_cpu_s`` rates divide by the CPU time this process used, so on a shared machine
+    they are the ones to compare (one worker process per core: two cores give about twice the per-CPU rate)."""
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.readers import iter_records
+    from nlp.scoring import load_journey_classifier
+
+    transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
+                                                strict=False) if r.transcript is not None]
+    out = {"contacts": len(transcripts), "torch_threads": os.environ.get("OMP_NUM_THREADS")}
+    for spec in ("keyword", "fewshot-untrained"):
+        pipeline = Pipeline(PipelineConfig(journey_classifier=spec))
+        docs = [pipeline.prepare(t) for t in transcripts]
+        n = sum(len(d.utterances) for d in docs)
+        by_taxonomy: dict[str, list] = defaultdict(list)
+        for doc in docs:
+            by_taxonomy[doc.taxonomy].append(doc)
+        classifiers = {name: load_journey_classifier(load_taxonomy(name), spec) for name in by_taxonomy}
+        for name, group in by_taxonomy.items():  # build lazily-created parts outside the timing
+            _classify(classifiers[name], group[:1])
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for name, group in by_taxonomy.items():
+            _classify(classifiers[name], group)
+        classify_s, classify_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        started, cpu_started = time.perf_counter(), time.process_time()
+        pipeline.analyze(transcripts)
+        pipeline_s, pipeline_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        out[spec] = {"utterances": n, "classifier_utt_per_s": round(n / classify_s),
+                     "classifier_utt_per_cpu_s": round(n / classify_cpu),
+                     "pipeline_utt_per_s": round(n / pipeline_s), "pipeline_utt_per_cpu_s": round(n / pipeline_cpu)}
+    out["load_average"] = os.getloadavg()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["multiwoz", "zh_dev", "zh_holdout", "demo", "speed"])
+    parser.add_argument("--demo-limit", type=int, help="only the first N demo contacts")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    results: dict = {}
+    if "multiwoz" in args.datasets:
+        results["multiwoz"] = evaluate_multiwoz()
+        print(json.dumps({"multiwoz": results["multiwoz"]}, indent=1), flush=True)
+    plain = (("baseline_stage_names", stage_name_baseline), ("keyword", keyword_classifier), ("fewshot", fewshot()))
+    if "zh_dev" in args.datasets:
+        grouped = load_zh_dev()
+        results["zh_dev"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}
+        print(json.dumps({"zh_dev": results["zh_dev"]}, indent=1, ensure_ascii=False), flush=True)
+    if "zh_holdout" in args.datasets:
+        grouped = load_zh_dev(ZH_HOLDOUT)
+        results["zh_holdout"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}
+        print(json.dumps({"zh_holdout": results["zh_holdout"]}, indent=1, ensure_ascii=False), flush=True)
+    if "demo" in args.datasets:
+        results["demo"] = evaluate_demo(load_demo(args.demo_limit), plain)
+        print(json.dumps({"demo": results["demo"]}, indent=1, ensure_ascii=False), flush=True)
+    if "speed" in args.datasets:
+        results["speed"] = measure_speed()
+        print(json.dumps({"speed": results["speed"]}, indent=1), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
