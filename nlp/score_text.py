@@ -1,0 +1,213 @@
+"""``journeylens score-text``: score a column of texts in a CSV or JSONL file, streaming, in batches.
+
+Every readable row is written to the output with ``sentiment, sentiment_score, emotion, emotion_coarse,
+emotion_confidence`` added (existing columns of those names are replaced). Rows that cannot be scored go to a
+quarantine file (JSONL: line number, reason, raw row) instead; ``rows_read == rows_written + rows_quarantined``.
+The output format follows the output's extension (``.csv``/``.tsv`` or ``.jsonl``/``.ndjson``), the input's
+likewise. Texts are normalized as in the pipeline (width folding, traditional → simplified) before scoring.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nlp.normalize import normalize_text
+from nlp.scoring import EmotionScorer, load_emotion_scorer
+from nlp.segment import Segmenter, detect_language
+
+SCORE_COLUMNS = ("sentiment", "sentiment_score", "emotion", "emotion_coarse", "emotion_confidence")
+_CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+_JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+csv.field_size_limit(10 * 1024 * 1024)
+
+
+@dataclass
+class ScoreTextSummary:
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    languages: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    quarantine: Path | None = None
+
+
+@dataclass
+class _Row:
+    line: int
+    record: dict[str, Any] | None  # None: unreadable
+    raw: str | dict | None
+    reason: str | None = None
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        return suffix
+    if suffix in _JSONL_SUFFIXES:
+        return ".jsonl"
+    raise ValueError(f"{path}: unknown format {suffix!r}: use .csv, .tsv, .jsonl or .ndjson")
+
+
+def _read_csv(handle: io.TextIOBase, delimiter: str) -> Iterator[_Row]:
+    reader = csv.reader(handle, delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        return
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    for values in reader:
+        line = reader.line_num
+        if not values:
+            continue
+        if len(values) != len(header):
+            yield _Row(line, None, delimiter.join(values), f"expected {len(header)} fields, found {len(values)}")
+            continue
+        yield _Row(line, dict(zip(header, values, strict=True)), None)
+
+
+def _read_jsonl(handle: io.TextIOBase) -> Iterator[_Row]:
+    for line, text in enumerate(handle, start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as error:
+            yield _Row(line, None, text.rstrip("\n"), f"invalid JSON: {error.msg}")
+            continue
+        if not isinstance(record, dict):
+            yield _Row(line, None, text.rstrip("\n"), "not a JSON object")
+            continue
+        yield _Row(line, record, None)
+
+
+class _Writer:
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.handle = open(path, "w", encoding="utf-8", newline="")
+        self.fmt = fmt
+        self.csv: csv.DictWriter | None = None
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.fmt == ".jsonl":
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        if self.csv is None:
+            fields = [k for k in record if k not in SCORE_COLUMNS] + list(SCORE_COLUMNS)
+            self.csv = csv.DictWriter(self.handle, fieldnames=fields, delimiter=_CSV_SUFFIXES[self.fmt],
+                                      extrasaction="ignore")
+            self.csv.writeheader()
+        self.csv.writerow({k: _cell(v) for k, v in record.items()})
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+def _scores(scorer: EmotionScorer, texts: list[str], languages: list[str], segmenter: Segmenter) -> list:
+    score_texts = getattr(scorer, "score_texts", None)
+    if score_texts is not None:
+        return score_texts(texts, languages)
+    from nlp.document import Utterance
+
+    utterances = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=t, language=lang,
+                            tokens=segmenter.tokens(t, lang)) for t, lang in zip(texts, languages, strict=True)]
+    return scorer.score(utterances)
+
+
+def score_text_file(
+    input_path: Path,
+    output_path: Path,
+    text_column: str = "text",
+    language: str = "auto",
+    scorer: str | EmotionScorer | None = None,
+    batch_size: int = 256,
+    quarantine_path: Path | None = None,
+    to_simplified: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ScoreTextSummary:
+    """Score ``input_path`` into ``output_path``; ``on_progress(bytes_read, rows_read)`` after every batch.
+    ``scorer`` None: the default pipeline configuration's ``emotion_scorer``, the one ``journeylens score`` uses."""
+    import time
+
+    if language not in ("zh", "en", "auto"):
+        raise ValueError(f"language must be zh, en or auto, not {language!r}")
+    in_format, out_format = file_format(input_path), file_format(output_path)
+    if input_path.resolve() == output_path.resolve():
+        raise ValueError("the output must not overwrite the input")
+    if scorer is None:
+        from nlp.config import PipelineConfig
+
+        scorer = PipelineConfig().emotion_scorer
+    model = load_emotion_scorer(scorer) if isinstance(scorer, str) else scorer
+    quarantine_path = quarantine_path or output_path.with_name(output_path.name + ".quarantine.jsonl")
+    summary = ScoreTextSummary(quarantine=quarantine_path)
+    quarantine_path.unlink(missing_ok=True)  # never leave a stale one from an earlier run
+    segmenter = Segmenter()
+    started = time.perf_counter()
+    binary = open(input_path, "rb")
+    handle = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+    rows = _read_jsonl(handle) if in_format == ".jsonl" else _read_csv(handle, _CSV_SUFFIXES[in_format])
+    writer = _Writer(output_path, out_format)
+    quarantine = None
+    batch: list[tuple[dict, str, str]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        scores = _scores(model, [t for _, t, _ in batch], [lang for _, _, lang in batch], segmenter)
+        for (record, _, lang), score in zip(batch, scores, strict=True):
+            record.update(sentiment=score.sentiment, sentiment_score=score.sentiment_score, emotion=score.emotion,
+                          emotion_coarse=score.emotion_coarse, emotion_confidence=score.emotion_confidence)
+            writer.write(record)
+            summary.rows_written += 1
+            summary.languages[lang] += 1
+        batch.clear()
+        if on_progress:
+            on_progress(binary.tell(), summary.rows_read)
+
+    try:
+        for row in rows:
+            summary.rows_read += 1
+            reason = row.reason
+            text = None
+            if row.record is not None:
+                value = row.record.get(text_column)
+                if text_column not in row.record:
+                    reason = f"no column {text_column!r}"
+                elif not isinstance(value, str):
+                    reason = f"{text_column!r} is not text"
+                elif not value.strip():
+                    reason = f"{text_column!r} is empty"
+                else:
+                    text = normalize_text(value, to_simplified=to_simplified)
+            if text is None:
+                if quarantine is None:
+                    quarantine = open(quarantine_path, "w", encoding="utf-8")
+                quarantine.write(json.dumps({"line": row.line, "reason": reason, "raw": row.raw or row.record},
+                                            ensure_ascii=False) + "\n")
+                summary.rows_quarantined += 1
+                summary.reasons[reason.split(":")[0]] += 1
+                continue
+            batch.append((row.record, text, language if language != "auto" else detect_language(text)))
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+    finally:
+        writer.close()
+        handle.close()
+        if quarantine is not None:
+            quarantine.close()
+    if quarantine is None:
+        summary.quarantine = None
+    summary.seconds = time.perf_counter() - started
+    return summary
