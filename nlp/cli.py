@@ -23,6 +23,8 @@ from nlp.analytics.filters import Filters
 from nlp.analytics.journeys import find_journey
 from nlp.analytics.kpis import kpi_report, load_kpis
 from nlp.analytics.rankings import rank_stages
+from nlp.analytics.report import FORMATS as REPORT_FORMATS
+from nlp.analytics.report import report_tables, write_report
 from nlp.analytics.service_journey import service_journey
 from nlp.analytics.settings import AnalyticsSettings, load_settings
 from nlp.analytics.trends import impact as impact_of_change
@@ -173,6 +175,43 @@ def demo(
         raise typer.BadParameter(f"{DEMO_ARCHIVE} is missing: run scripts/generate_demo.py --out data/demo/")
     _print_summary(_run_with_progress([DEMO_ARCHIVE], db, workers=workers))
     _print_stage_table(db)
+
+
+@app.command("score-text")
+def score_text(
+    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, TSV or JSONL file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.csv, .tsv or .jsonl).")],
+    text_column: Annotated[str, typer.Option(help="Column (CSV) or key (JSONL) holding the text.")] = "text",
+    lang: Annotated[str, typer.Option(help="zh, en, or auto (per row).")] = "auto",
+    scorer: Annotated[str | None, typer.Option(help="transformer, transformer:PATH (any HF model dir) or lexicon "
+                                                    "(default: emotion_scorer of --config, as `score` uses).")]
+    = None,
+    config: Annotated[Path | None, typer.Option(help="Pipeline configuration (YAML), as for `score`.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per model batch.")] = 256,
+    quarantine: Annotated[Path | None, typer.Option(help="Bad rows (default: OUTPUT.quarantine.jsonl).")] = None,
+) -> None:
+    """Add sentiment, sentiment_score, emotion, emotion_coarse and emotion_confidence to every row of a file."""
+    from nlp.score_text import score_text_file
+
+    try:
+        pipeline_config = load_config(config)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--config") from error
+    columns = (TextColumn("[bold]scoring"), BarColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("score", total=input.stat().st_size or 1, rows=0)
+        try:
+            done = score_text_file(input, output, text_column, lang, scorer or pipeline_config.emotion_scorer,
+                                   batch_size, quarantine, to_simplified=pipeline_config.to_simplified,
+                                   on_progress=lambda read, rows: progress.update(task, completed=read, rows=rows))
+        except (ValueError, FileNotFoundError) as error:
+            raise typer.BadParameter(str(error)) from error
+    console.print(f"read {done.rows_read:,} rows · wrote {done.rows_written:,} to {output} · "
+                  f"quarantined {done.rows_quarantined:,}" + (f" to {done.quarantine}" if done.quarantine else "")
+                  + f" · {done.rows_written / max(done.seconds, 1e-9):,.0f} rows/s")
+    for reason, count in done.reasons.most_common():
+        console.print(f"  {count:,} × {reason}")
 
 
 @app.command()
@@ -378,6 +417,25 @@ def service_journey_command(db: DbOpt = Path("journeylens.duckdb"), settings: Se
 
 
 @app.command()
+def report(output: Annotated[Path, typer.Option(help="report.html (one self-contained page) or report.xlsx.")],
+           db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, date_from: FromOpt = None,
+           date_to: ToOpt = None, business_line: LineOpt = None, channel: ChannelOpt = None,
+           taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None,
+           period: Annotated[str, typer.Option(help="Trend periods: day or week.")] = "week") -> None:
+    """The dashboard's charts in one offline HTML file, or its tables (rankings, quadrant, trends, evidence) in
+    an Excel workbook."""
+    if output.suffix not in REPORT_FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(REPORT_FORMATS)}", param_hint="--output")
+    if period not in ("day", "week"):
+        raise typer.BadParameter("day or week", param_hint="--period")
+    store, config = _open_analytics(db, settings)
+    filters = _filters(date_from, date_to, business_line, channel, taxonomy, where)
+    with store:
+        tables = report_tables(store.con, config, filters, by=by, period=period)
+    out.print(f"wrote {write_report(tables, output, source=db.name, filters=filters, by=by)}")
+
+
+@app.command()
 def export(
     table: Annotated[str, typer.Argument(help=f"Table to export: {', '.join(TABLES)}.")],
     output: Annotated[Path, typer.Option(help="Parquet file to write.")],
@@ -454,23 +512,29 @@ def analyze(
 @app.command("train-stages")
 def train_stages_command(
     taxonomy: Annotated[str, typer.Option(help="Taxonomy file or built-in name; the model is saved next to it.")],
-    labels: Annotated[Path, typer.Option(help="CSV or JSONL with text and stage (optional transcript_id, "
-                                               "turn_index).")],
-    holdout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of rows held out to report "
+    labels: Annotated[Path | None, typer.Option(help="CSV or JSONL with text and stage (optional "
+                                                      "transcript_id, turn_index).")] = None,
+    unlabelled: Annotated[list[Path] | None, typer.Option(help="Unlabelled transcripts to self-train on "
+                                                               "(repeatable).")] = None,
+    min_confidence: Annotated[float, typer.Option(min=0.5, max=1.0, help="Self-training keeps utterances "
+                                                                         "labelled at least this sure.")] = 0.8,
+    holdout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of labelled rows held out to report "
                                                                    "accuracy before the final fit.")] = 0.2,
 ) -> None:
-    """Train the stage head of the fewshot classifier from labelled utterances (docs/stages.md)."""
+    """Train the stage head of the fewshot classifier from labelled utterances and/or unlabelled transcripts."""
     from nlp.scoring.stage_training import train_stages
     from nlp.taxonomy import TaxonomyError
 
     try:
-        report = train_stages(taxonomy, labels, holdout=holdout)
+        report = train_stages(taxonomy, labels, unlabelled=unlabelled, min_confidence=min_confidence,
+                              holdout=holdout)
     except TaxonomyError as error:
         raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--labels") from error
     table = Table(title=f"stage model · {report.taxonomy}", show_header=False)
     table.add_row("labelled utterances", f"{report.labelled:,}")
+    table.add_row("self-trained utterances", f"{report.self_trained:,}")
     for stage, count in report.per_stage.items():
         table.add_row(f"  {stage}", f"{count:,}")
     table.add_row("held-out accuracy (per utterance)",

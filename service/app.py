@@ -12,8 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from nlp import __version__
 from service import problems
 from service.config import Settings
+from service.facts_cache import FactsCache
 from service.middleware import ApiKeyGate, BodyLimit, RequestContext
-from service.routes import analytics, analyze, catalog, health, transcripts
+from service.routes import analytics, analyze, catalog, dashboard, health, transcripts
 from service.runtime import Runtime
 
 log = logging.getLogger("journeylens.service")
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        dashboard.prepare_assets()  # gzip plotly.js before the first browser asks for it
         if not runtime.keys.entries():
             log.warning("no API keys yet: every /v1 request will get 401; create one with "
                         "`journeylens keys create --name NAME`", extra={"keys_file": str(runtime.keys.path)})
@@ -49,8 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.runtime = runtime
+    app.state.facts_cache = FactsCache()
     problems.install(app)
-    for module in (analyze, transcripts, analytics, catalog, health):
+    for module in (analyze, transcripts, analytics, catalog, health, dashboard):
         app.include_router(module.router)
 
     # add_middleware wraps: the last added is the outermost.

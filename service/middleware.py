@@ -1,7 +1,8 @@
 """Plain ASGI middleware (cheap enough for every request), outermost first:
 
 1. ``RequestContext``: request id (``X-Request-ID`` in and out), timeout (504), any unhandled error as a 500
-   problem without a trace, security headers, one JSON access-log line and the request metrics;
+   problem without a trace, security headers (``Cache-Control: no-store`` unless the route set its own, as the
+   dashboard's assets do), one JSON access-log line and the request metrics;
 2. CORS, only when origins are configured;
 3. ``ApiKeyGate``: every ``/v1`` request needs a valid ``X-API-Key`` (401) within its rate limit (429), checked
    before the body is read;
@@ -63,8 +64,10 @@ class RequestContext:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode()),
-                                      *_SECURITY_HEADERS]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}  # a route's own Cache-Control stands
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode()),
+                                      *(h for h in _SECURITY_HEADERS if h[0] not in present)]
             await send(message)
 
         try:

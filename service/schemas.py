@@ -292,6 +292,8 @@ class StageRow(BaseModel):
     csat: float | None = None
     top_issue_types: str | None = None
     reliable: bool = Field(description="False below the minimum sample sizes: show the numbers as unreliable.")
+    share_median: float | None = Field(default=None, description="The taxonomy's median share (quadrant split).")
+    pain_median: float | None = Field(default=None, description="The taxonomy's median pain (quadrant split).")
     frequency: str = Field(description="high / low against the taxonomy's median share (— for other).")
     pain_level: str = Field(description="high / low against the taxonomy's median pain (— for other).")
     recommendation: str
@@ -350,6 +352,34 @@ class TrendResponse(BaseModel):
     stage: str
     period: Literal["day", "week"]
     points: list[TrendPoint]
+
+
+class TouchpointRow(BaseModel):
+    """One service step (service level) or one stage × issue type × service step (process level)."""
+
+    taxonomy: str
+    group: str | None = None
+    level: Literal["service", "process"]
+    stage: str | None = Field(default=None, description="The reason stage (process level).")
+    issue_type: str | None = Field(default=None, description="The reason issue type (process level).")
+    service_step: str
+    step_name: str
+    step_order: int | None = Field(default=None, description="Position of the step in the taxonomy.")
+    contacts: int = Field(description="Contacts with any utterance at the step.")
+    share_pct: float = Field(description="Of the contacts of the taxonomy (and stage × issue type).")
+    pain: float | None = Field(default=None, description="Mean pain 0..100 of those contacts.")
+    customer_utterances: int
+    nev: float | None = Field(default=None, description="NEV of the customer utterances said at the step.")
+    nev_low: float | None = None
+    nev_high: float | None = None
+    reliable: bool
+
+
+class TouchpointResponse(BaseModel):
+    filters: AppliedFilters
+    level: Literal["service", "process"]
+    stage: str | None = None
+    touchpoints: list[TouchpointRow]
 
 
 class ImpactRow(BaseModel):

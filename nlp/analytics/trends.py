@@ -38,11 +38,14 @@ def _contact_nev(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: 
 
 
 def stage_trend(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: Filters | None = None,
-                stage: str | None = None, period: str = "week", by: str | None = None) -> pd.DataFrame:
-    """One row per taxonomy, group, stage and period (local ``day`` or ``week`` starting Monday)."""
+                stage: str | None = None, period: str = "week", by: str | None = None,
+                facts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per taxonomy, group, stage and period (local ``day`` or ``week`` starting Monday). ``facts``:
+    ``contact_facts`` of the same filters and ``by``, when the caller has them already."""
     if period not in ("day", "week"):
         raise ValueError("period must be 'day' or 'week'")
-    facts = _contact_nev(con, settings, filters, contact_facts(con, settings, filters, by))
+    facts = contact_facts(con, settings, filters, by) if facts is None else facts
+    facts = _contact_nev(con, settings, filters, facts)
     if stage is not None:
         facts = facts[facts["stage"] == stage]
     day = facts["started_local"].dt.normalize()
@@ -74,13 +77,17 @@ def _robust_z(values: pd.Series) -> pd.Series:
 
 
 def impact(con: DuckDBPyConnection, settings: AnalyticsSettings, change_date: date,
-           filters: Filters | None = None, window_days: int | None = None, by: str | None = None) -> pd.DataFrame:
-    """Before/after comparison per taxonomy, group and stage (and ``all`` stages of each taxonomy)."""
+           filters: Filters | None = None, window_days: int | None = None, by: str | None = None,
+           facts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Before/after comparison per taxonomy, group and stage (and ``all`` stages of each taxonomy). ``facts``:
+    ``contact_facts`` of the same filters and ``by`` (without ``window_days``), when the caller has them."""
     filters = (filters or Filters()).model_copy()
     if window_days:
         filters.date_from = max(filters.date_from or date.min, change_date - timedelta(days=window_days))
         filters.date_to = min(filters.date_to or date.max, change_date + timedelta(days=window_days - 1))
-    facts = _contact_nev(con, settings, filters, contact_facts(con, settings, filters, by))
+        facts = None
+    facts = contact_facts(con, settings, filters, by) if facts is None else facts
+    facts = _contact_nev(con, settings, filters, facts)
     facts["after"] = facts["started_local"] >= datetime.combine(change_date, time())
     facts = pd.concat([facts, facts.assign(stage="all")], ignore_index=True)
     groups = list(facts.groupby(["taxonomy", "group", "stage"], dropna=False))

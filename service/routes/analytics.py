@@ -1,7 +1,10 @@
-"""Journey analytics over the store: stage ranking, quadrant, trends, customer-view journeys, impact, KPIs.
+"""Journey analytics over the store: stage ranking, quadrant, service and process touchpoints, trends,
+customer-view journeys, impact, KPIs.
 
 Every route reads the DuckDB store through its own cursor and runs in the thread pool (the computations are
-pandas and SQL, seconds on a million utterances), so the event loop keeps serving the real-time routes.
+pandas and SQL, seconds on a million utterances), so the event loop keeps serving the real-time routes. The
+contact facts they start from are shared between requests with the same filters while the store is unchanged
+(``service/facts_cache.py``): the dashboard's ranking, trend, touchpoints and impact compute them once.
 """
 
 from __future__ import annotations
@@ -11,17 +14,19 @@ from datetime import date
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from nlp.analytics.filters import FIRST_DAY, LAST_DAY, Filters, field_sql
 from nlp.analytics.journeys import find_journey
 from nlp.analytics.kpis import kpi_report, load_kpis
 from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import PAIN_COMPONENTS
+from nlp.analytics.touchpoints import touchpoints
 from nlp.analytics.trends import impact as impact_of_change
 from nlp.analytics.trends import stage_trend
 from nlp.resources import models_dir
 from service.deps import Reader, ReadKey, RuntimeDep
+from service.facts_cache import FactsCache
 from service.problems import ProblemError
 from service.routes import V1_PROBLEMS, problems
 from service.schemas import (
@@ -31,6 +36,7 @@ from service.schemas import (
     KpiResponse,
     QuadrantResponse,
     RankingResponse,
+    TouchpointResponse,
     TrendResponse,
 )
 
@@ -72,6 +78,13 @@ def contact_filters(
 ContactFilters = Annotated[AppliedFilters, Depends(contact_filters)]
 
 
+def facts_cache(request: Request) -> FactsCache:
+    return request.app.state.facts_cache
+
+
+Facts = Annotated[FactsCache, Depends(facts_cache)]
+
+
 def _filters(applied: AppliedFilters) -> Filters:
     return Filters(**applied.model_dump(exclude={"by", "timezone"}))
 
@@ -88,8 +101,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _ranking(reader, runtime, applied: AppliedFilters, evidence: int) -> list[dict[str, Any]]:
-    table = rank_stages(reader, runtime.analytics, _filters(applied), by=applied.by, evidence=evidence)
+def _facts(cache: FactsCache, reader, runtime, applied: AppliedFilters) -> pd.DataFrame:
+    return cache.get(reader, runtime.analytics, _filters(applied), applied.by)
+
+
+def _ranking(reader, runtime, applied: AppliedFilters, evidence: int, cache: FactsCache) -> list[dict[str, Any]]:
+    table = rank_stages(reader, runtime.analytics, _filters(applied), by=applied.by, evidence=evidence,
+                        facts=_facts(cache, reader, runtime, applied))
     rows = _records(table)
     for row in rows:
         row["pain_components"] = {c: row.pop(f"pain_{c}") for c in PAIN_COMPONENTS}
@@ -99,29 +117,49 @@ def _ranking(reader, runtime, applied: AppliedFilters, evidence: int) -> list[di
 
 
 @router.get("/stages/ranking")
-def stages_ranking(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters,
+def stages_ranking(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters, cache: Facts,
                    evidence: Annotated[int, Query(ge=0, le=20, description="Evidence utterances per stage.")] = 3,
                    ) -> RankingResponse:
     """Stages by pain, most painful first within each taxonomy (and breakdown group): problem frequency, share,
     NEV with its 95 % interval, pain and its components, CES, repeat and escalation rates, top issue types, the
     frequency × pain quadrant with its recommendation, and evidence utterances."""
-    return RankingResponse(filters=applied, stages=_ranking(reader, runtime, applied, evidence))
+    return RankingResponse(filters=applied, stages=_ranking(reader, runtime, applied, evidence, cache))
 
 
 @router.get("/quadrant")
-def frequency_pain_quadrant(_key: ReadKey, reader: Reader, runtime: RuntimeDep,
-                            applied: ContactFilters) -> QuadrantResponse:
+def frequency_pain_quadrant(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters,
+                            cache: Facts) -> QuadrantResponse:
     """One point per stage: problem frequency (share of contacts) against pain, split at the taxonomy's medians,
     with the recommendation: reduce occurrence, improve resolution, both, or monitor."""
-    return QuadrantResponse(filters=applied, points=_ranking(reader, runtime, applied, evidence=0))
+    return QuadrantResponse(filters=applied, points=_ranking(reader, runtime, applied, evidence=0, cache=cache))
+
+
+@router.get("/touchpoints")
+def journey_touchpoints(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters, cache: Facts,
+                        level: Annotated[str, Query(pattern="^(service|process)$", description="service: per "
+                                                    "service step; process: per stage × issue type × step.")]
+                        = "service",
+                        stage: Annotated[str | None, Query(max_length=200, description="Process level: only this "
+                                                                                       "reason stage.")] = None,
+                        ) -> TouchpointResponse:
+    """The service journey (contacts, pain and NEV per service step: bot, IVR, agents, escalation …) or the
+    process level (the same per reason stage and issue type), in the taxonomy's step order."""
+    table = touchpoints(reader, runtime.analytics, _filters(applied), level=level, by=applied.by, stage=stage,
+                        facts=_facts(cache, reader, runtime, applied))
+    rows = _records(table)
+    for row in rows:
+        row["group"] = None if row["group"] is None else str(row["group"])
+    return TouchpointResponse(filters=applied, level=level, stage=stage if level == "process" else None,
+                              touchpoints=rows)
 
 
 @router.get("/stages/{stage}/trend", responses=problems(404))
 def stage_trend_route(stage: Annotated[str, Path(max_length=200)], _key: ReadKey, reader: Reader,
-                      runtime: RuntimeDep, applied: ContactFilters,
+                      runtime: RuntimeDep, applied: ContactFilters, cache: Facts,
                       period: Annotated[str, Query(pattern="^(day|week)$")] = "week") -> TrendResponse:
     """Volume, NEV, pain, CES and repeat rate of one stage per day or week, with anomalies flagged."""
-    table = stage_trend(reader, runtime.analytics, _filters(applied), stage=stage, period=period, by=applied.by)
+    table = stage_trend(reader, runtime.analytics, _filters(applied), stage=stage, period=period, by=applied.by,
+                        facts=_facts(cache, reader, runtime, applied))
     if table.empty:
         known = reader.execute("SELECT count(*) FROM segments WHERE stage = $s", {"s": stage}).fetchall()[0][0]
         if not known:
@@ -147,13 +185,14 @@ def customer_journey(key: Annotated[str, Path(max_length=200, description="An or
 
 
 @router.get("/impact")
-def change_impact(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters,
+def change_impact(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters, cache: Facts,
                   change_date: Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY,
                                                      description="First local day of the change.")],
                   window_days: Annotated[int | None, Query(ge=1, le=3660)] = None) -> ImpactResponse:
     """Before/after effect of a change per stage on NEV, pain, CES and repeat contacts, with bootstrap intervals
     (Bonferroni over the stages) and effect sizes; ``changed`` marks the differences that count."""
-    table = impact_of_change(reader, runtime.analytics, change_date, _filters(applied), window_days, applied.by)
+    table = impact_of_change(reader, runtime.analytics, change_date, _filters(applied), window_days, applied.by,
+                             facts=None if window_days else _facts(cache, reader, runtime, applied))
     rows = _records(table)
     for row in rows:
         row["group"] = None if row["group"] is None else str(row["group"])

@@ -1,0 +1,65 @@
+"""The service's cache of contact facts: the same answer as the library, computed once per filter set, and never
+served after the store changed."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from nlp.analytics.contacts import contact_facts
+from nlp.analytics.filters import Filters
+from nlp.analytics.settings import AnalyticsSettings
+from service.facts_cache import FactsCache
+
+
+def by_id(facts: pd.DataFrame) -> pd.DataFrame:
+    return facts.sort_values("transcript_id").reset_index(drop=True)
+
+
+def test_facts_are_computed_once_per_filters_and_again_after_a_write(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    shutil.copy(demo_db, db)
+    settings = AnalyticsSettings()
+    food = Filters(taxonomy="food_delivery")
+    cache = FactsCache()
+    with duckdb.connect(str(db)) as con:
+        first = cache.get(con, settings, food, None)
+        pd.testing.assert_frame_equal(by_id(first), by_id(contact_facts(con, settings, food)))
+        first["scratch"] = 1  # a caller's change stays its own
+        again = cache.get(con, settings, food, None)
+        assert "scratch" not in again and (cache.hits, cache.misses) == (1, 1)
+        cache.get(con, settings, None, None)
+        cache.get(con, settings, food, "channel")
+        assert cache.misses == 3  # other filters, another breakdown
+
+        # a transcript re-scored (or stored) changes the store's version: the facts are computed again
+        con.execute("UPDATE transcripts SET channel = 'video', scored_at = now() WHERE transcript_id = "
+                    "(SELECT min(transcript_id) FROM transcripts WHERE taxonomy = 'food_delivery')")
+        fresh = cache.get(con, settings, food, None)
+        assert cache.misses == 4 and (fresh["channel"] == "video").sum() == 1 and "video" not in set(again["channel"])
+
+
+def test_concurrent_requests_for_the_same_filters_compute_once(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    shutil.copy(demo_db, db)
+    cache = FactsCache()
+    settings = AnalyticsSettings()
+    with duckdb.connect(str(db), read_only=True) as con:
+        results: list[pd.DataFrame] = []
+
+        def ask() -> None:
+            cursor = con.cursor()
+            results.append(cache.get(cursor, settings, None, None))
+            cursor.close()
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(results) == 4 and cache.misses == 1 and cache.hits == 3
+    assert all(frame.equals(results[0]) for frame in results)
