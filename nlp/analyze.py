@@ -1,33 +1,36 @@
 """``journeylens analyze``: transcripts in, one JSON line per utterance out, without a database.
 
 The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey classifier, emotion, topical
-segments); ``taxonomy`` overrides the business line's taxonomy for every transcript.
+segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as in
+``nlp.bulk``, a record that cannot be read or analysed goes, redacted and with its reason, to the quarantine file
+``OUTPUT.quarantine.jsonl``, and ``read == analysed + quarantined``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import uuid
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
+from nlp.bulk import Quarantine, analyze_isolated, batch_records
 from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
 from nlp.taxonomy import load_taxonomy
-from nlp.transcript import Transcript
-
-FIELDS = ("transcript_id", "turn_index", "speaker", "text", "segment_index", "stage", "stage_confidence",
-          "issue_type", "service_step", "sentiment", "sentiment_score", "emotion", "emotion_coarse")
 
 
 @dataclass
 class AnalyzeSummary:
+    read: int = 0
     transcripts: int = 0
     utterances: int = 0
-    rejected: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    quarantine: Path | None = None
 
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
@@ -39,46 +42,37 @@ def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
                "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse}
 
 
-def analyze_transcripts(transcripts: Iterable[Transcript], out: IO[str], *, taxonomy: str | None = None,
-                        config: PipelineConfig | None = None, batch_size: int = 64) -> AnalyzeSummary:
-    """Analyse ``transcripts`` in batches and write one JSON line per utterance to ``out``."""
-    if taxonomy is not None:
-        load_taxonomy(taxonomy)  # fail before reading anything
-    pipeline = Pipeline(config)
-    summary = AnalyzeSummary()
-    batch: list[Transcript] = []
-
-    def flush() -> None:
-        for doc in pipeline.analyze(batch, [taxonomy] * len(batch)):
-            summary.transcripts += 1
-            for row in utterance_rows(doc):
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                summary.utterances += 1
-        batch.clear()
-
-    for transcript in transcripts:
-        batch.append(transcript)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    return summary
+def quarantine_path_for(output: Path) -> Path:
+    return output.with_name(output.name + ".quarantine.jsonl")
 
 
 def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = None,
-                  config: PipelineConfig | None = None, reader_options: ReaderOptions | None = None) -> AnalyzeSummary:
+                  config: PipelineConfig | None = None, reader_options: ReaderOptions | None = None,
+                  batch_size: int = 64) -> AnalyzeSummary:
     """Read transcripts from ``paths`` (any supported format) and write ``output`` as JSON lines."""
-    rejected: list[str] = []
-
-    def transcripts() -> Iterator[Transcript]:
-        for record in iter_records(paths, reader_options):
-            if record.transcript is None:
-                rejected.append(f"{record.source}:{record.location}: {record.reason}")
-            else:
-                yield record.transcript
-
+    if taxonomy is not None:
+        load_taxonomy(taxonomy)  # fail before reading anything
+    pipeline = Pipeline(config)
+    summary = AnalyzeSummary(quarantine=quarantine_path_for(output))
+    summary.quarantine.unlink(missing_ok=True)  # never leave a stale one from an earlier run
+    quarantine = Quarantine(summary.quarantine, uuid.uuid4().hex[:12], pipeline.redactor)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8") as handle:
-        summary = analyze_transcripts(transcripts(), handle, taxonomy=taxonomy, config=config)
-    summary.rejected = rejected
+    try:
+        with output.open("w", encoding="utf-8") as handle:
+            for batch, rejected, _ in batch_records(iter_records(paths, reader_options), batch_size):
+                kept, failures = analyze_isolated(pipeline, batch, taxonomy) if batch else ([], [])
+                for _, doc in kept:
+                    summary.transcripts += 1
+                    for row in utterance_rows(doc):
+                        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        summary.utterances += 1
+                for rejection in [*rejected, *failures]:
+                    quarantine.add(rejection)
+                    summary.quarantined += 1
+                    summary.reasons[rejection.reason.split(":")[0]] += 1
+                summary.read += len(batch) + len(rejected)
+    finally:
+        quarantine.close()
+    if not summary.quarantined:
+        summary.quarantine = None
     return summary

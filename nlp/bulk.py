@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nlp.config import PipelineConfig
+from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, Record, iter_records
 from nlp.redact import Redactor
@@ -107,20 +108,28 @@ def _init_worker(config: PipelineConfig) -> None:
     _worker_pipeline = Pipeline(config)
 
 
-def analyze_batch(pipeline: Pipeline, batch: Sequence[Pending], run_id: str) -> BatchResult:
-    """Analyze a batch; if the batch fails, analyze one by one so only the culprits are quarantined."""
+def analyze_isolated(pipeline: Pipeline, batch: Sequence[Pending], taxonomy: str | None = None
+                     ) -> tuple[list[tuple[Pending, AnalyzedTranscript]], list[Rejection]]:
+    """Analyze a batch (``taxonomy`` overriding each business line's); if the batch fails, analyze one by one so
+    only the culprits are rejected."""
     try:
-        docs = pipeline.analyze([p.transcript for p in batch])
-        kept, failures = list(zip(batch, docs, strict=True)), []
+        docs = pipeline.analyze([p.transcript for p in batch], [taxonomy] * len(batch))
+        return list(zip(batch, docs, strict=True)), []
     except Exception:  # noqa: BLE001 - isolate the failing transcripts below
         kept, failures = [], []
         for pending in batch:
             try:
-                kept.append((pending, pipeline.analyze([pending.transcript])[0]))
+                kept.append((pending, pipeline.analyze([pending.transcript], [taxonomy])[0]))
             except Exception as error:  # noqa: BLE001 - reported in the quarantine, never lost
                 failures.append(Rejection(pending.source, pending.location,
                                           f"pipeline error: {type(error).__name__}: {error}",
                                           pending.transcript.model_dump_json()))
+        return kept, failures
+
+
+def analyze_batch(pipeline: Pipeline, batch: Sequence[Pending], run_id: str) -> BatchResult:
+    """Analyze a batch into store rows; transcripts the pipeline fails on come back as failures."""
+    kept, failures = analyze_isolated(pipeline, batch)
     records = [ScoredRecord(doc, p.source, p.location, p.content_hash) for p, doc in kept]
     return BatchResult([r.doc.transcript.id for r in records], rows_for(records, run_id, pipeline.fingerprint),
                        failures)
@@ -132,7 +141,7 @@ def _analyze_in_worker(batch: Sequence[Pending], run_id: str) -> BatchResult:
 
 
 # -- main side -------------------------------------------------------------------------------------------
-def _batches(records: Iterable[Record], size: int) -> Iterator[tuple[list[Pending], list[Rejection], int]]:
+def batch_records(records: Iterable[Record], size: int) -> Iterator[tuple[list[Pending], list[Rejection], int]]:
     """Group records into batches of transcripts, passing rejections and the read position along."""
     pending: list[Pending] = []
     rejected: list[Rejection] = []
@@ -191,7 +200,7 @@ def score_archive(
         executor = _executor(config, workers)
         in_flight: deque[Future[BatchResult]] = deque()
         try:
-            for batch, rejected, position in _batches(iter_records(paths, reader_options), batch_size):
+            for batch, rejected, position in batch_records(iter_records(paths, reader_options), batch_size):
                 counts.read += len(batch) + len(rejected)
                 for rejection in rejected:
                     reject(rejection)

@@ -504,9 +504,11 @@ def analyze(
             raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
     summary = analyze_files(paths, output, taxonomy=taxonomy, config=pipeline_config,
                             reader_options=ReaderOptions(format=format))
-    out.print(f"{summary.transcripts:,} transcripts, {summary.utterances:,} utterances → {output}")
-    if summary.rejected:
-        console.print(f"[yellow]{len(summary.rejected)} record(s) could not be read, first: {summary.rejected[0]}")
+    out.print(f"read {summary.read:,} · analysed {summary.transcripts:,} transcripts, {summary.utterances:,} "
+              f"utterances → {output} · quarantined {summary.quarantined:,}"
+              + (f" to {summary.quarantine}" if summary.quarantine else ""))
+    for reason, count in summary.reasons.most_common():
+        console.print(f"  [yellow]{count:,} × {reason}")
 
 
 @app.command("train-stages")

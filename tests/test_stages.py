@@ -234,6 +234,21 @@ def test_analyze_writes_one_json_line_per_utterance(tmp_path: Path) -> None:
     assert "utterances" in done.stdout
 
 
+def test_analyze_quarantines_bad_records_and_counts_reconcile(tmp_path: Path) -> None:
+    archive = tmp_path / "mixed.jsonl"
+    good = ZH_DEV.read_text(encoding="utf-8").splitlines()[:3]
+    archive.write_text("\n".join([good[0], "{not json", good[1], '{"id": "no-turns"}', good[2]]) + "\n",
+                       encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    done = run_cli("analyze", str(archive), "--taxonomy", "food_delivery", "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len({json.loads(line)["transcript_id"] for line in output.read_text(encoding="utf-8").splitlines()}) == 3
+    quarantined = [json.loads(line) for line in (tmp_path / "out.jsonl.quarantine.jsonl").read_text().splitlines()]
+    assert [q["location"] for q in quarantined] == ["line 2", "line 4"]
+    assert all(q["reason"] for q in quarantined)
+    assert "read 5 · analysed 3 transcripts" in done.stdout and "quarantined 2" in done.stdout
+
+
 def test_analyze_rejects_an_unknown_taxonomy(tmp_path: Path) -> None:
     done = run_cli("analyze", str(ZH_DEV), "--taxonomy", "no_such_journey", "--output", str(tmp_path / "o.jsonl"))
     assert done.returncode != 0 and "not found" in done.stderr
