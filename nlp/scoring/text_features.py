@@ -126,7 +126,6 @@ class Featurizer:
         self.vocabulary = list(vocabulary)
         self.index = {f: i for i, f in enumerate(self.vocabulary)}
         self.idf = idf or background_idf()
-        self._column_idf = np.array([self.idf(f) for f in self.vocabulary], dtype=np.float32)
 
     @classmethod
     def fit(cls, texts: Iterable[str], idf: BackgroundIdf | None = None, min_count: int = 1) -> Featurizer:

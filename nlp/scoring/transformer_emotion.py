@@ -35,6 +35,7 @@ import torch
 from nlp.document import Utterance
 from nlp.resources import models_dir
 from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE, EmotionScore
+from nlp.segment import detect_language
 
 SENTIMENTS = ("negative", "neutral", "positive")
 FORMAT = "journeylens-emotion-1"
@@ -62,7 +63,6 @@ _EMOTION_NAMES = {
 }
 _COARSE_GROUPS = {c: [FINE_EMOTIONS.index(f) for f in FINE_EMOTIONS if FINE_TO_COARSE[f] == c]
                   for c in COARSE_EMOTIONS}
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _normalise_name(name: str) -> str:
@@ -353,7 +353,7 @@ class TransformerEmotionScorer:
         groups: dict[str, list[int]] = {}
         for i, (text, language) in enumerate(zip(texts, languages, strict=True)):
             if language not in ("zh", "en"):
-                language = "zh" if _HAN.search(text or "") else "en"
+                language = detect_language(text or "")
             groups.setdefault(language, []).append(i)
         for language, indices in groups.items():
             for i, score in zip(indices, self.model(language).predict([texts[i] for i in indices]), strict=True):
