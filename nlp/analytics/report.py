@@ -48,14 +48,14 @@ def report_tables(con: DuckDBPyConnection, settings: AnalyticsSettings, filters:
         ranking["evidence"] = [[] for _ in range(len(ranking))]
     rows = [{**{c: row[c] for c in _EVIDENCE[:6]}, "evidence_rank": rank, **item}
             for row in ranking.to_dict("records") for rank, item in enumerate(row["evidence"], start=1)]
-    trends = stage_trend(con, settings, filters, period=period, by=by)
+    trends = stage_trend(con, settings, filters, period=period, by=by, facts=facts)
     trends["period"] = trends["period"].dt.date
     return {
         "rankings": ranking.drop(columns=["evidence"]),
         "quadrant": ranking[_QUADRANT],
         "trends": trends,
         "evidence": pd.DataFrame(rows, columns=_EVIDENCE),
-        "service_journey": touchpoints(con, settings, filters, level="service", by=by),
+        "service_journey": touchpoints(con, settings, filters, level="service", by=by, facts=facts),
     }
 
 
