@@ -33,7 +33,7 @@ import random
 import re
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -71,21 +71,14 @@ MULTIWOZ_STAGES = {
 
 # -- metrics ----------------------------------------------------------------------------------------------
 def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
-    tp, fp, fn = Counter(), Counter(), Counter()
-    for g, p in zip(gold, pred, strict=True):
-        if g == p:
-            tp[g] += 1
-        else:
-            fn[g] += 1
-            fp[p] += 1
-    scores = []
-    for label in labels:
-        if tp[label] + fn[label] == 0:
-            continue
-        precision = tp[label] / (tp[label] + fp[label]) if tp[label] + fp[label] else 0.0
-        recall = tp[label] / (tp[label] + fn[label])
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return sum(scores) / len(scores) if scores else 0.0
+    """Macro-F1 over the ``labels`` that occur in ``gold`` (a stage no turn has is not scored)."""
+    from sklearn.metrics import f1_score
+
+    seen = set(gold)
+    present = [label for label in labels if label in seen]
+    if not present:
+        return 0.0
+    return float(f1_score(gold, pred, labels=present, average="macro", zero_division=0))
 
 
 def boundaries(labels: Sequence[str]) -> list[int]:
