@@ -4,13 +4,17 @@ The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey class
 segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as in
 ``nlp.bulk``, a record that cannot be read or analysed goes, redacted and with its reason, to the quarantine file
 ``OUTPUT.quarantine.jsonl``, and ``read == analysed + quarantined``.
+
+With ``adapt`` (the ``fewshot`` classifiers only) the input is read twice: the first pass self-trains a stage head
+per taxonomy on the input's own utterances (``nlp.scoring.stage_training.adapt``, no labels), the second
+analyses with it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +35,7 @@ class AnalyzeSummary:
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
     quarantine: Path | None = None
+    adaptations: dict = field(default_factory=dict)  # taxonomy -> stage_training.Adaptation
 
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
@@ -48,12 +53,16 @@ def quarantine_path_for(output: Path) -> Path:
 
 def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = None,
                   config: PipelineConfig | None = None, reader_options: ReaderOptions | None = None,
-                  batch_size: int = 64) -> AnalyzeSummary:
+                  batch_size: int = 64, adapt: bool = False) -> AnalyzeSummary:
     """Read transcripts from ``paths`` (any supported format) and write ``output`` as JSON lines."""
     if taxonomy is not None:
         load_taxonomy(taxonomy)  # fail before reading anything
     pipeline = Pipeline(config)
+    if adapt and not pipeline.config.journey_classifier.startswith("fewshot"):
+        raise ValueError(f"adapting needs a fewshot classifier, not {pipeline.config.journey_classifier!r}")
     summary = AnalyzeSummary(quarantine=quarantine_path_for(output))
+    if adapt:
+        summary.adaptations = adapt_to_input(pipeline, paths, taxonomy, reader_options)
     summary.quarantine.unlink(missing_ok=True)  # never leave a stale one from an earlier run
     quarantine = Quarantine(summary.quarantine, uuid.uuid4().hex[:12], pipeline.redactor)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -76,3 +85,28 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
     if not summary.quarantined:
         summary.quarantine = None
     return summary
+
+
+def adapt_to_input(pipeline: Pipeline, paths: list[Path], taxonomy: str | None,
+                   reader_options: ReaderOptions | None, max_contacts: int = 20_000) -> dict:
+    """First pass of ``adapt``: the utterances of up to ``max_contacts`` readable transcripts per taxonomy, then
+    ``stage_training.adapt`` per taxonomy; an adapted classifier replaces the pipeline's. Returns the
+    ``Adaptation`` of each taxonomy."""
+    from nlp.scoring.stage_training import adapt
+
+    sequences: dict[str, list[list[tuple[str, str]]]] = defaultdict(list)
+    for record in iter_records(paths, reader_options):
+        if record.transcript is None:
+            continue
+        try:
+            doc = pipeline.prepare(record.transcript, taxonomy)
+        except Exception:  # noqa: BLE001 - the second pass quarantines it with its reason
+            continue
+        if len(sequences[doc.taxonomy]) < max_contacts:
+            sequences[doc.taxonomy].append([(u.speaker, u.text) for u in doc.utterances])
+    results = {}
+    for name, contacts in sequences.items():
+        results[name] = adapt(pipeline.classifier(name), contacts)
+        if results[name].classifier is not None:
+            pipeline.use_classifier(name, results[name].classifier)
+    return results

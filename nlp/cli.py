@@ -478,6 +478,8 @@ def analyze(
                                                         "fewshot-untrained (default: configuration).")] = None,
     format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
+    adapt: Annotated[bool, typer.Option(help="fewshot only: read the input twice and self-train the stage model "
+                                             "on it first (needs about 100+ contacts; no labels).")] = False,
 ) -> None:
     """Label every utterance with stage, issue type, service step, segment and emotion; write JSON lines."""
     from nlp.analyze import analyze_files
@@ -502,8 +504,15 @@ def analyze(
             load_taxonomy(taxonomy)
         except TaxonomyError as error:
             raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
+    if adapt and not pipeline_config.journey_classifier.startswith("fewshot"):
+        raise typer.BadParameter(f"--adapt needs --classifier fewshot (the configuration says "
+                                 f"{pipeline_config.journey_classifier!r})", param_hint="--adapt")
     summary = analyze_files(paths, output, taxonomy=taxonomy, config=pipeline_config,
-                            reader_options=ReaderOptions(format=format))
+                            reader_options=ReaderOptions(format=format), adapt=adapt)
+    for name, adaptation in summary.adaptations.items():
+        out.print(f"{name}: " + (f"adapted to {adaptation.contacts:,} contacts "
+                                 f"({adaptation.confident_utterances:,} confidently labelled utterances)"
+                                 if adaptation.classifier is not None else f"not adapted: {adaptation.reason}"))
     out.print(f"read {summary.read:,} · analysed {summary.transcripts:,} transcripts, {summary.utterances:,} "
               f"utterances → {output} · quarantined {summary.quarantined:,}"
               + (f" to {summary.quarantine}" if summary.quarantine else ""))

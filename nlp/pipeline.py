@@ -45,6 +45,10 @@ class Pipeline:
             )
         return self._classifiers[taxonomy]
 
+    def use_classifier(self, taxonomy: str, classifier: JourneyClassifier) -> None:
+        """Classify ``taxonomy``'s transcripts with ``classifier`` from now on (e.g. one adapted to the input)."""
+        self._classifiers[taxonomy] = classifier
+
     @cached_property
     def model_versions(self) -> dict[str, Any]:
         """What produced the scores: component names and versions and a hash of each taxonomy used."""

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, FewShotSettings, fit_head  # noqa: E402
+from nlp.scoring.stage_training import adapt, confident_labels  # noqa: E402
 from nlp.taxonomy import Stage, Taxonomy, load_taxonomy  # noqa: E402
 
 MULTIWOZ = ROOT.parent / "shared" / "data" / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
@@ -201,15 +202,18 @@ def issue_type_accuracy(grouped: dict[str, list[dict]]) -> dict:
 def self_trained_head(taxonomy: Taxonomy, pool: list[list[tuple[str, str]]], min_confidence: float = 0.8):
     """Self-training as ``train-stages --unlabelled`` does it: few-shot labels on unlabelled pool contacts, the
     confident ones train a head."""
-    classifier = FewShotJourneyClassifier(taxonomy)
-    texts, labels, sequences = [], [], []
-    for turns, (predicted, confidence) in zip(pool, classifier.label_sequences(pool), strict=True):
-        sequences.append(predicted)
-        for (_, text), label, sure in zip(turns, predicted, confidence, strict=True):
-            if label != OTHER and sure >= min_confidence:
-                texts.append(text)
-                labels.append(label)
+    texts, labels, sequences = confident_labels(FewShotJourneyClassifier(taxonomy), pool, min_confidence)
     return fit_head(taxonomy, texts, labels, sequences=sequences)
+
+
+def adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+    """``analyze --adapt``: self-train on the very contacts being labelled (no labels), then label them; the plain
+    few-shot labels where ``adapt`` declines (too few contacts)."""
+    adaptation = adapt(FewShotJourneyClassifier(taxonomy), sequences)
+    print(f"  adapt {taxonomy.name}: {adaptation.reason} ({adaptation.contacts} contacts, "
+          f"{adaptation.confident_utterances} confident utterances)", file=sys.stderr, flush=True)
+    classifier = adaptation.classifier or FewShotJourneyClassifier(taxonomy)
+    return [labels for labels, _ in classifier.label_sequences(sequences)]
 
 
 def supervised_head(taxonomy: Taxonomy, pool: list[dict], per_stage: int = 200, seed: int = 0):
@@ -367,7 +371,7 @@ def evaluate_multiwoz(settings: FewShotSettings | None = None) -> dict:
     sequences = [c["turns"] for c in evaluation]
     results = {"dialogues": len(evaluation), "turns": sum(len(s) for s in sequences)}
     runs = {"baseline_stage_names": stage_name_baseline, "keyword": keyword_classifier,
-            "fewshot": fewshot(settings), "fewshot_names_examples_only": None,
+            "fewshot": fewshot(settings), "fewshot_names_examples_only": None, "fewshot_adapted": adapted,
             "fewshot_self_trained_on_pool": fewshot(settings, self_trained_head(taxonomy, [c["turns"] for c in pool])),
             "supervised_200": fewshot(settings, supervised_head(taxonomy, pool))}
     for name, predictor in runs.items():
@@ -460,7 +464,8 @@ def main() -> None:
     if "multiwoz" in args.datasets:
         results["multiwoz"] = evaluate_multiwoz()
         print(json.dumps({"multiwoz": results["multiwoz"]}, indent=1), flush=True)
-    plain = (("baseline_stage_names", stage_name_baseline), ("keyword", keyword_classifier), ("fewshot", fewshot()))
+    plain = (("baseline_stage_names", stage_name_baseline), ("keyword", keyword_classifier), ("fewshot", fewshot()),
+             ("fewshot_adapted", adapted))
     if "zh_dev" in args.datasets:
         grouped = load_zh_dev()
         results["zh_dev"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}

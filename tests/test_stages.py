@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from nlp.pipeline import Pipeline
 from nlp.scoring import load_journey_classifier
 from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, head_paths
 from nlp.scoring.sequence import StageHMM
+from nlp.scoring.stage_training import adapt
 from nlp.taxonomy import TaxonomyError, builtin_taxonomies, load_taxonomy, parse_taxonomy
 from nlp.transcript import Transcript
 
@@ -295,3 +297,65 @@ def test_train_stages_explains_bad_labels(tmp_path: Path) -> None:
     labels.write_text("text,stage\n骑手没到,delivery\n东西坏了,warranty\n", encoding="utf-8")
     done = run_cli("train-stages", "--taxonomy", str(taxonomy), "--labels", str(labels))
     assert done.returncode != 0 and "warranty" in done.stderr and "not in taxonomy" in done.stderr
+
+
+# -- adapting to the input (self-training without labels) ---------------------------------------------------
+DEMO = Path(__file__).parent.parent / "data" / "demo"
+
+
+def demo_food_contacts(n: int) -> tuple[list[list[tuple[str, str]]], list[list[str]]]:
+    """The first ``n`` food-delivery contacts of the demo archive as (speaker, text) turns, and their planted
+    per-turn stages."""
+    with gzip.open(DEMO / "truth.jsonl.gz", "rt", encoding="utf-8") as handle:
+        truth = {t["id"]: [turn["stage"] for turn in t["turns"]] for t in map(json.loads, handle)}
+    turns, gold = [], []
+    with gzip.open(DEMO / "archive.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for record in map(json.loads, handle):
+            if record["business_line"] == "food_delivery" and len(turns) < n:
+                turns.append([(t["speaker"], t["text"]) for t in record["turns"]])
+                gold.append(truth[record["id"]])
+    return turns, gold
+
+
+def test_adapting_to_unlabelled_contacts_labels_them_better() -> None:
+    contacts, gold = demo_food_contacts(300)
+    plain = FewShotJourneyClassifier(load_taxonomy("food_delivery"))
+    adaptation = adapt(plain, contacts)
+    assert adaptation.classifier is not None, adaptation.reason
+    assert adaptation.confident_utterances >= 1000 and "+head:" in adaptation.classifier.version
+
+    def accuracy(classifier: FewShotJourneyClassifier) -> float:
+        labelled = classifier.label_sequences(contacts)
+        pairs = [(p, g) for (labels, _), stages in zip(labelled, gold, strict=True)
+                 for p, g in zip(labels, stages, strict=True)]
+        return sum(p == g for p, g in pairs) / len(pairs)
+
+    assert accuracy(adaptation.classifier) > accuracy(plain) + 0.01
+
+
+def test_adapting_declines_on_a_handful_of_contacts_and_keeps_a_trained_head() -> None:
+    contacts, _ = demo_food_contacts(10)
+    plain = FewShotJourneyClassifier(load_taxonomy("food_delivery"))
+    declined = adapt(plain, contacts)
+    assert declined.classifier is None and "adapting needs 1000" in declined.reason
+    adapted = adapt(plain, demo_food_contacts(300)[0]).classifier
+    assert adapt(adapted, contacts).reason == "the classifier already has a trained head"
+
+
+def test_analyze_adapt_reads_the_input_twice_and_says_what_it_did(tmp_path: Path) -> None:
+    archive = tmp_path / "food.jsonl"
+    with gzip.open(DEMO / "archive.jsonl.gz", "rt", encoding="utf-8") as handle:
+        lines = [line for line in handle if json.loads(line)["business_line"] == "food_delivery"][:200]
+    archive.write_text("".join(lines) + "{not json\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    done = run_cli("analyze", str(archive), "--classifier", "fewshot", "--adapt", "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "food_delivery: adapted to 200 contacts" in done.stdout
+    assert "read 201 · analysed 200 transcripts" in done.stdout and "quarantined 1" in done.stdout
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert len({r["transcript_id"] for r in rows}) == 200 and all(r["stage"] for r in rows)
+    small = run_cli("analyze", str(ZH_DEV), "--taxonomy", "food_delivery", "--classifier", "fewshot", "--adapt",
+                    "--output", str(tmp_path / "small.jsonl"))
+    assert small.returncode == 0 and "food_delivery: not adapted" in small.stdout
+    keyword = run_cli("analyze", str(archive), "--classifier", "keyword", "--adapt", "--output", str(output))
+    assert keyword.returncode != 0 and "--adapt needs --classifier fewshot" in keyword.stderr

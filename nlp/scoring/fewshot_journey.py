@@ -9,8 +9,9 @@ Per utterance, three kinds of evidence for each stage:
   unlike them it is, and an utterance's evidence is reduced by its similarity to them;
 - **keywords**: the stage's keywords and names found with spaCy's ``PhraseMatcher`` (character tokens for
   Chinese, so 骑手 matches inside 骑手怎么还没到; whole words for English);
-- with a **trained head** (``journeylens train-stages``), a logistic regression on the same features, learnt
-  from labelled utterances.
+- with a **trained head** (``journeylens train-stages``, or ``adapt`` in ``stage_training``), a logistic
+  regression on the same features, learnt from labelled or self-labelled utterances; its probabilities are
+  multiplied with a flattened copy of the similarity ones (``head_blend``), so the taxonomy still counts.
 
 The evidence becomes a per-stage likelihood: an utterance either says something about a stage (probability
 ``p_informative``, rising with its best score) or not, in which case every stage explains it equally. The
@@ -75,6 +76,7 @@ class FewShotSettings:
     entry_floor: float = 0.1  # switching into a stage on an utterance without evidence for it: this × the cost
     entry_gain: float = 1.0  # … and this × the cost on the stage the utterance favours most
     entry_power: float = 3.0  # how sharply the entry factor falls with the stage's share of the evidence
+    head_blend: float = 0.3  # with a trained head: its probabilities × the taxonomy similarities ** this
 
     @classmethod
     def from_dict(cls, values: dict) -> FewShotSettings:
@@ -261,15 +263,15 @@ class FewShotJourneyClassifier:
         scores, generic = self._stages.evidence(texts)
         best = scores.max(axis=1) - s.generic_weight * generic
         informative = s.max_informative / (1.0 + np.exp(-s.evidence_slope * (best - s.evidence_center)))
+        logits = scores / s.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
         if self.head is not None:
-            probabilities = self._head_probabilities(texts)
-            sure = (probabilities.max(axis=1) * k - 1.0) / max(k - 1, 1)  # 0 when flat, 1 when certain
+            head = self._head_probabilities(texts)
+            sure = (head.max(axis=1) * k - 1.0) / max(k - 1, 1)  # 0 when flat, 1 when certain
             informative = np.maximum(informative, s.max_informative * np.clip(sure, 0.0, 1.0))
-        else:
-            logits = scores / s.temperature
-            logits -= logits.max(axis=1, keepdims=True)
-            probabilities = np.exp(logits)
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            probabilities = probabilities ** s.head_blend * head
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
         out = np.empty((n, k + 1))
         out[:, :k] = (1.0 - informative)[:, None] + informative[:, None] * k * probabilities
         out[:, k] = (1.0 - informative) + informative * k * s.other_likelihood
