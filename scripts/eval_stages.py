@@ -16,6 +16,9 @@ forward, ``other`` before the first match; and against the taxonomy-keyword clas
 - ``zh_holdout``: twelve more hand-written Chinese contacts with one or two stage changes each
   (tests/fixtures/stages/zh_holdout.jsonl), written after the settings were fixed and never used to choose them.
 
+Every dataset also runs ``fewshot_adapted`` (``analyze --adapt``): the few-shot classifier self-trained on the
+unlabelled contacts it then labels, or plain few-shot where ``adapt`` declines (too few contacts).
+
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
 
