@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -180,15 +182,18 @@ def test_cli_reports_print_and_export(demo_db: Path, tmp_path: Path, command: li
 
 
 def test_cli_reports_clear_errors(tmp_path: Path, demo_db: Path) -> None:
-    cli = [sys.executable, "-m", "nlp.cli"]
-    missing = subprocess.run([*cli, "rank", "--db", str(tmp_path / "none.duckdb")], capture_output=True, text=True)
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
-    bad = subprocess.run([*cli, "rank", "--db", str(demo_db), "--output", str(tmp_path / "x.pdf")],
-                         capture_output=True, text=True)
-    assert bad.returncode == 2 and "unsupported output" in bad.stderr
-    unknown = subprocess.run([*cli, "journey", "no-such-order", "--db", str(demo_db)], capture_output=True,
-                             text=True)
-    assert unknown.returncode == 1 and "no contact" in unknown.stderr
+    def run(*args: str) -> tuple[int, str]:
+        """Exit code and stderr with rich's box drawing and line wrapping undone (long paths wrap)."""
+        done = subprocess.run([sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+        return done.returncode, " ".join(re.sub(r"[│╭╮╰╯─]", " ", done.stderr).split())
+
+    code, message = run("rank", "--db", str(tmp_path / "none.duckdb"))
+    assert code == 2 and "does not exist" in message
+    code, message = run("rank", "--db", str(demo_db), "--output", str(tmp_path / "x.pdf"))
+    assert code == 2 and "unsupported output" in message
+    code, message = run("journey", "no-such-order", "--db", str(demo_db))
+    assert code == 1 and "no contact" in message
 
 
 def test_an_empty_store_gives_empty_reports(tmp_path: Path) -> None:
