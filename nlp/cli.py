@@ -546,6 +546,8 @@ def train_stages_command(
     table = Table(title=f"stage model · {report.taxonomy}", show_header=False)
     table.add_row("labelled utterances", f"{report.labelled:,}")
     table.add_row("self-trained utterances", f"{report.self_trained:,}")
+    if report.unreadable:
+        table.add_row("unreadable unlabelled records (skipped)", f"{report.unreadable:,}")
     for stage, count in report.per_stage.items():
         table.add_row(f"  {stage}", f"{count:,}")
     table.add_row("held-out accuracy (per utterance)",

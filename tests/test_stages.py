@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -284,10 +285,13 @@ def test_train_stages_saves_a_head_next_to_the_taxonomy_and_fewshot_uses_it(tmp_
 def test_train_stages_self_trains_on_unlabelled_transcripts(tmp_path: Path) -> None:
     taxonomy = tmp_path / "food.yaml"
     shutil.copy(load_taxonomy("food_delivery").source, taxonomy)
-    done = run_cli("train-stages", "--taxonomy", str(taxonomy), "--unlabelled", str(ZH_DEV))
+    unlabelled = tmp_path / "unlabelled.jsonl"
+    unlabelled.write_text(ZH_DEV.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    done = run_cli("train-stages", "--taxonomy", str(taxonomy), "--unlabelled", str(unlabelled))
     assert done.returncode == 0, done.stderr[-2000:]
     meta = json.loads(head_paths(taxonomy)[1].read_text(encoding="utf-8"))
     assert meta["self_trained_utterances"] > 20 and meta["labels_file"] is None
+    assert re.search(r"unreadable unlabelled records \(skipped\)\s*│?\s*1\b", done.stdout), done.stdout
 
 
 def test_train_stages_explains_bad_labels(tmp_path: Path) -> None:

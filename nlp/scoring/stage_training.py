@@ -42,6 +42,7 @@ class TrainReport:
     per_stage: dict[str, int]
     switch_prob: float | None
     holdout_accuracy: float | None
+    unreadable: int = 0  # unlabelled records that could not be read (not trained on)
 
 
 def read_labels(path: Path) -> list[dict]:
@@ -87,9 +88,10 @@ def train_stages(taxonomy_name: str, labels_path: Path | None = None, *, unlabel
     labels = [str(r["stage"]).strip() for r in rows]
     sequences = _sequences(rows)
     accuracy = _holdout_accuracy(taxonomy, texts, labels, holdout, seed, c) if holdout > 0 and rows else None
-    pseudo = 0
+    pseudo = unreadable = 0
     if unlabelled:
-        extra_texts, extra_labels, extra_sequences = pseudo_label(taxonomy_name, unlabelled, min_confidence)
+        extra_texts, extra_labels, extra_sequences, unreadable = pseudo_label(taxonomy_name, unlabelled,
+                                                                              min_confidence)
         texts, labels, pseudo = texts + extra_texts, labels + extra_labels, len(extra_texts)
         sequences = sequences or extra_sequences
         if pseudo == 0:
@@ -101,13 +103,13 @@ def train_stages(taxonomy_name: str, labels_path: Path | None = None, *, unlabel
     weights, metadata = save_head(head, taxonomy.source)
     return TrainReport(taxonomy=taxonomy.name, weights=weights, metadata=metadata, labelled=len(rows),
                        self_trained=pseudo, per_stage=head.meta["per_stage"], switch_prob=head.switch_prob,
-                       holdout_accuracy=accuracy)
+                       holdout_accuracy=accuracy, unreadable=unreadable)
 
 
 def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float,
-                 batch_size: int = 256) -> tuple[list[str], list[str], list[list[str]]]:
-    """``confident_labels`` of the transcripts in ``paths``, cut into utterances as the pipeline does; streamed
-    in batches, so only the confident utterances are kept in memory."""
+                 batch_size: int = 256) -> tuple[list[str], list[str], list[list[str]], int]:
+    """``confident_labels`` of the transcripts in ``paths``, cut into utterances as the pipeline does, and the
+    number of records that could not be read; streamed in batches, so only the confident utterances are kept."""
     from nlp.config import PipelineConfig
     from nlp.pipeline import Pipeline
     from nlp.readers import iter_records
@@ -118,9 +120,11 @@ def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float,
     labels: list[str] = []
     sequences: list[list[str]] = []
     batch: list[list[tuple[str, str]]] = []
+    unreadable = 0
     records = iter_records(paths)
     while True:
         record = next(records, None)
+        unreadable += record is not None and record.transcript is None
         if record is not None and record.transcript is not None:
             batch.append([(u.speaker, u.text) for u in pipeline.prepare(record.transcript, taxonomy_name).utterances])
         if batch and (record is None or len(batch) >= batch_size):
@@ -130,7 +134,7 @@ def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float,
             sequences.extend(more_sequences)
             batch = []
         if record is None:
-            return texts, labels, sequences
+            return texts, labels, sequences, unreadable
 
 
 def confident_labels(classifier: FewShotJourneyClassifier, sequences: Sequence[Sequence[tuple[str, str]]],
