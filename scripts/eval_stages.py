@@ -40,6 +40,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -209,14 +211,37 @@ def self_trained_head(taxonomy: Taxonomy, pool: list[list[tuple[str, str]]], min
     return fit_head(taxonomy, texts, labels, sequences=sequences)
 
 
-def adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
-    """``analyze --adapt``: self-train on the very contacts being labelled (no labels), then label them; the plain
-    few-shot labels where ``adapt`` declines (too few contacts)."""
+def adapted_classifier(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> FewShotJourneyClassifier:
+    """``analyze --adapt``: the few-shot classifier self-trained on the very contacts it will label (no labels);
+    the plain one where ``adapt`` declines (too few contacts)."""
     adaptation = adapt(FewShotJourneyClassifier(taxonomy), sequences)
     print(f"  adapt {taxonomy.name}: {adaptation.reason} ({adaptation.contacts} contacts, "
           f"{adaptation.confident_utterances} confident utterances)", file=sys.stderr, flush=True)
-    classifier = adaptation.classifier or FewShotJourneyClassifier(taxonomy)
-    return [labels for labels, _ in classifier.label_sequences(sequences)]
+    return adaptation.classifier or FewShotJourneyClassifier(taxonomy)
+
+
+def adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+    return [labels for labels, _ in adapted_classifier(taxonomy, sequences).label_sequences(sequences)]
+
+
+def calibration(classifier: FewShotJourneyClassifier, contacts: list[dict], bins: int = 10) -> dict:
+    """How well ``stage_confidence`` says how often the stage is right, over the scored turns: expected
+    calibration error (``bins`` equal-width bins) and the turns at confidence ≥ 0.9."""
+    confidence, right = [], []
+    for contact, (labels, sure) in zip(contacts, classifier.label_sequences([c["turns"] for c in contacts]),
+                                       strict=True):
+        for g, label, c in zip(contact["gold"], labels, sure, strict=True):
+            if g is not None:
+                confidence.append(c)
+                right.append(label in g if isinstance(g, frozenset) else label == g)
+    conf, hit = np.asarray(confidence), np.asarray(right, dtype=float)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    ece = sum(abs(conf[which == b].mean() - hit[which == b].mean()) * (which == b).mean()
+              for b in range(bins) if (which == b).any())
+    high = conf >= 0.9
+    return {"ece": round(float(ece), 4), "turns": len(conf), "share_at_0.9": round(float(high.mean()), 4),
+            "mean_confidence_at_0.9": round(float(conf[high].mean()), 4) if high.any() else None,
+            "right_at_0.9": round(float(hit[high].mean()), 4) if high.any() else None}
 
 
 def supervised_head(taxonomy: Taxonomy, pool: list[dict], per_stage: int = 200, seed: int = 0):
@@ -385,6 +410,8 @@ def evaluate_multiwoz(settings: FewShotSettings | None = None) -> dict:
         seconds = time.perf_counter() - started
         results[name] = {**score_dataset(evaluation, predictions, DOMAINS),
                          "turns_per_s": round(results["turns"] / seconds)}
+    results["calibration"] = {"fewshot": calibration(FewShotJourneyClassifier(taxonomy, settings), evaluation),
+                              "fewshot_adapted": calibration(adapted_classifier(taxonomy, sequences), evaluation)}
     return results
 
 
@@ -408,6 +435,11 @@ def evaluate_demo(grouped: dict[str, list[dict]], plain) -> dict:
     held = {name: contacts for name, contacts in held_out.items() if contacts}
     results["held_out_70pct"] = {run: run_grouped(held, predictor) for run, predictor in runs}
     results["issue_type_accuracy_all_contacts"] = issue_type_accuracy(grouped)
+    results["calibration_all_contacts"] = {
+        name: {"fewshot": calibration(FewShotJourneyClassifier(load_taxonomy(name)), contacts),
+               "fewshot_adapted": calibration(adapted_classifier(load_taxonomy(name), [c["turns"] for c in contacts]),
+                                              contacts)}
+        for name, contacts in sorted(grouped.items())}
     return results
 
 
