@@ -121,20 +121,24 @@ def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float,
     sequences: list[list[str]] = []
     batch: list[list[tuple[str, str]]] = []
     unreadable = 0
-    records = iter_records(paths)
-    while True:
-        record = next(records, None)
-        unreadable += record is not None and record.transcript is None
-        if record is not None and record.transcript is not None:
-            batch.append([(u.speaker, u.text) for u in pipeline.prepare(record.transcript, taxonomy_name).utterances])
-        if batch and (record is None or len(batch) >= batch_size):
-            more_texts, more_labels, more_sequences = confident_labels(classifier, batch, min_confidence, batch_size)
-            texts.extend(more_texts)
-            labels.extend(more_labels)
-            sequences.extend(more_sequences)
-            batch = []
-        if record is None:
-            return texts, labels, sequences, unreadable
+
+    def keep_confident() -> None:
+        more_texts, more_labels, more_sequences = confident_labels(classifier, batch, min_confidence, batch_size)
+        texts.extend(more_texts)
+        labels.extend(more_labels)
+        sequences.extend(more_sequences)
+        batch.clear()
+
+    for record in iter_records(paths):
+        if record.transcript is None:
+            unreadable += 1
+            continue
+        batch.append([(u.speaker, u.text) for u in pipeline.prepare(record.transcript, taxonomy_name).utterances])
+        if len(batch) >= batch_size:
+            keep_confident()
+    if batch:
+        keep_confident()
+    return texts, labels, sequences, unreadable
 
 
 def confident_labels(classifier: FewShotJourneyClassifier, sequences: Sequence[Sequence[tuple[str, str]]],
