@@ -19,6 +19,9 @@ forward, ``other`` before the first match; and against the taxonomy-keyword clas
 Every dataset also runs ``fewshot_adapted`` (``analyze --adapt``): the few-shot classifier self-trained on the
 unlabelled contacts it then labels, or plain few-shot where ``adapt`` declines (too few contacts).
 
+``--datasets adapt_study`` (not in the default run) reports how ``adapt``'s thresholds were chosen (see
+``adapt_study``).
+
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
 
@@ -443,6 +446,47 @@ def evaluate_demo(grouped: dict[str, list[dict]], plain) -> dict:
     return results
 
 
+def adapt_study(draws: int = 5, sizes: Sequence[int] = (25, 50, 100, 200),
+                confidences: Sequence[float] = (0.7, 0.8, 0.9, 0.95)) -> dict:
+    """How ``adapt``'s two settings were chosen:
+
+    - ``min_utterances``: on random sets of ``sizes`` evaluated MultiWOZ dialogues (``draws`` each, seeded), the
+      change adapting brings to turn macro-F1 and boundary F1 against plain few-shot on the same set, and how many
+      confidently labelled utterances the set had (adapting forced on, whatever the count);
+    - ``min_confidence``: boundary F1 of the adapted classifier on the pool dialogues and the first 400 demo
+      contacts for each of ``confidences``."""
+    pool, evaluation = load_multiwoz()
+    taxonomy = multiwoz_taxonomy(pool)
+    rng = random.Random(7)
+    by_size = {}
+    for size in sizes:
+        rows = []
+        for _ in range(draws):
+            chosen = rng.sample(evaluation, size)
+            sequences = [c["turns"] for c in chosen]
+            plain = score_dataset(chosen, fewshot()(taxonomy, sequences), DOMAINS)
+            adaptation = adapt(FewShotJourneyClassifier(taxonomy), sequences, min_utterances=0)
+            tuned = score_dataset(chosen, [labels for labels, _ in adaptation.classifier.label_sequences(sequences)],
+                                  DOMAINS)
+            rows.append({"confident_utterances": adaptation.confident_utterances,
+                         "turn_f1_change": round(tuned["turn_macro_f1"] - plain["turn_macro_f1"], 4),
+                         "boundary_f1_change": round(tuned["boundary_f1_tol0"] - plain["boundary_f1_tol0"], 4)})
+        by_size[size] = rows
+    demo = load_demo(400)
+    by_confidence = {}
+    for confidence in confidences:
+        def predict(t: Taxonomy, sequences: list[list[tuple[str, str]]], confidence: float = confidence):
+            adaptation = adapt(FewShotJourneyClassifier(t), sequences, min_confidence=confidence)
+            classifier = adaptation.classifier or FewShotJourneyClassifier(t)
+            return [labels for labels, _ in classifier.label_sequences(sequences)]
+
+        on_pool = score_dataset(pool, predict(taxonomy, [c["turns"] for c in pool]), DOMAINS)
+        on_demo = run_grouped(demo, predict)["pooled"]
+        by_confidence[confidence] = {"multiwoz_pool": [on_pool["turn_macro_f1"], on_pool["boundary_f1_tol0"]],
+                                     "demo_first_400": [on_demo["turn_macro_f1"], on_demo["boundary_f1_tol0"]]}
+    return {"dialogues_per_draw": by_size, "min_confidence": by_confidence}
+
+
 def _classify(classifier, docs: list) -> None:
     if hasattr(classifier, "classify_many"):
         classifier.classify_many(docs)
@@ -512,6 +556,9 @@ def main() -> None:
     if "demo" in args.datasets:
         results["demo"] = evaluate_demo(load_demo(args.demo_limit), plain)
         print(json.dumps({"demo": results["demo"]}, indent=1, ensure_ascii=False), flush=True)
+    if "adapt_study" in args.datasets:
+        results["adapt_study"] = adapt_study()
+        print(json.dumps({"adapt_study": results["adapt_study"]}, indent=1), flush=True)
     if "speed" in args.datasets:
         results["speed"] = measure_speed()
         print(json.dumps({"speed": results["speed"]}, indent=1), flush=True)
