@@ -335,7 +335,8 @@ def journey(key: Annotated[str, typer.Argument(help="An order id or customer id.
         console.print(f"[red]no contact names order or customer {key!r}")
         raise typer.Exit(1)
     summary = found.summary
-    out.print(f"journey {key}: {summary['contacts']} contacts over {summary['span_days']} days "
+    span = "no start times" if summary["span_days"] is None else f"over {summary['span_days']} days"
+    out.print(f"journey {key}: {summary['contacts']} contacts {span} "
               f"({', '.join(summary['channels'])}); promises {summary['promises']}, broken "
               f"{summary['promises_broken']}, kept {summary['promises_kept']}; third parties: "
               f"{', '.join(summary['third_parties']) or 'none'}; resolved at end: {summary['resolved_at_end']}")

@@ -41,6 +41,19 @@ class Sentence:
     tokens: tuple[str, ...]
 
 
+SPACY_CHUNK_CHARS = 100_000  # spaCy refuses texts over its max_length (1,000,000): long turns go in pieces
+
+
+def _chunks(text: str, size: int = SPACY_CHUNK_CHARS) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, cut after whitespace where there is some."""
+    pieces = []
+    while len(text) > size:
+        cut = max(text.rfind(" ", 0, size), text.rfind("\n", 0, size)) + 1 or size
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
+
+
 class Segmenter:
     """Split turn text into sentences and tokens, Chinese with jieba, English with spaCy."""
 
@@ -63,16 +76,16 @@ class Segmenter:
     def tokens(self, text: str, language: str) -> tuple[str, ...]:
         if language == "zh":
             return tuple(t for t in self._jieba.cut(text) if t.strip())
-        return tuple(t.lower_ for t in self._spacy.make_doc(text) if not t.is_space)
+        return tuple(t.lower_ for chunk in _chunks(text) for t in self._spacy.make_doc(chunk) if not t.is_space)
 
     def split(self, text: str, language: str) -> list[Sentence]:
         """Sentences of ``text`` with their tokens; empty text gives no sentence."""
         if language == "zh":
             return [s for piece in _ZH_SENTENCE_END.split(text) for s in self._split_zh_piece(piece.strip())]
-        doc = self._spacy(text)
         return [
             Sentence(sent.text.strip(), tuple(t.lower_ for t in sent if not t.is_space))
-            for sent in doc.sents
+            for chunk in _chunks(text)
+            for sent in self._spacy(chunk).sents
             if sent.text.strip()
         ]
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from nlp import __version__
 from service import problems
@@ -45,9 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI's script and styles served from the package: /docs works offline
         title="journeylens", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        docs_url="/docs" if settings.docs else None, redoc_url=None,
+        docs_url="/docs" if settings.docs else None, redoc_url=None, static_url="/docs-assets",
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.runtime = runtime

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     batch_max_size: int = Field(default=32, ge=1, description="Transcripts per micro-batch (one model call).")
     batch_max_wait_ms: float = Field(default=0.0, ge=0, description="How long a micro-batch waits to fill up.")
     write_batch_max: int = Field(default=64, ge=1, description="Ingested transcripts per DuckDB transaction.")
+    worker_stall_s: float = Field(default=120.0, gt=0, description="An inference worker holding a batch this long "
+                                  "is stalled: /readyz fails and the worker is replaced.")
 
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins; empty = CORS off.")
     docs: bool = Field(default=True, description="Serve /docs and /openapi.json.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import pickle
@@ -25,7 +26,6 @@ import signal
 import socket
 import struct
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +65,7 @@ class Outcome:
     json: bytes | None = None
     doc: AnalyzedTranscript | None = None
     error: str | None = None
+    unprocessable: bool = False  # the transcript itself cannot be processed (a client error, not ours)
 
 
 # -- worker side (a spawned process) --------------------------------------------------------------------------
@@ -109,29 +110,48 @@ def _outcome(job: Job, doc: AnalyzedTranscript) -> Outcome:
 
 
 # -- server side -----------------------------------------------------------------------------------------------
-_HEADER = struct.Struct("!I")
+# A frame is a header (payload length, batch id) and a pickled payload. Answers carry the id of the batch they
+# answer, so a batch that fails anywhere (before it is sent, in the worker, on the way back) can never shift
+# another batch's answer onto the wrong callers.
+_HEADER = struct.Struct("!IQ")
 
 
-def _frame(message: object) -> bytes:
+class UnsendableBatch(Exception):
+    """A batch could not be framed (or unframed by the worker): something in its transcripts cannot be
+    serialized. The batch was never analyzed; each job may be retried alone to find the culprit."""
+
+
+def _frame(batch_id: int, message: object) -> bytes:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(payload)) + payload
+    return _HEADER.pack(len(payload), batch_id) + payload
+
+
+def _answer(batch_id: int, jobs_payload: bytes) -> bytes:
+    """The worker's framed answer to one batch; a batch it cannot unpickle, or whose answer it cannot pickle,
+    is answered with ``UnsendableBatch`` under the same id."""
+    try:
+        jobs = pickle.loads(jobs_payload)  # trusted: our own server process
+        return _frame(batch_id, run_jobs(jobs))
+    except (pickle.PickleError, RecursionError, MemoryError, TypeError, AttributeError) as error:
+        log.error("a batch could not be (un)serialized", extra={"error_type": type(error).__name__})
+        return _frame(batch_id, UnsendableBatch(type(error).__name__))
 
 
 def _worker_main(sock: socket.socket, config: PipelineConfig, log_level: str) -> None:
-    """An inference process: load the pipeline, then answer framed batches in order until the server hangs up."""
+    """An inference process: load the pipeline, then answer framed batches until the server hangs up."""
     init_worker(config, log_level)
     assert _pipeline is not None
     with sock, sock.makefile("rb") as incoming:
-        sock.sendall(_frame(_pipeline.fingerprint))
+        sock.sendall(_frame(0, _pipeline.fingerprint))
         while header := incoming.read(_HEADER.size):
             if len(header) < _HEADER.size:
                 return
-            jobs = pickle.loads(incoming.read(_HEADER.unpack(header)[0]))  # trusted: our own server process
-            sock.sendall(_frame(run_jobs(jobs)))
+            size, batch_id = _HEADER.unpack(header)
+            sock.sendall(_answer(batch_id, incoming.read(size)))
 
 
 class _Worker:
-    """One inference process and the socket to it; answers come back in the order batches were sent."""
+    """One inference process and the socket to it; each answer names the batch it answers."""
 
     def __init__(self, initargs: tuple) -> None:
         parent, child = socket.socketpair()
@@ -140,25 +160,57 @@ class _Worker:
         self.process.start()
         child.close()
         self._socket = parent
-        self.pending: deque[asyncio.Future] = deque()
+        self.pending: dict[int, tuple[asyncio.Future, float]] = {}  # batch id -> (future, monotonic time sent)
+        self._next_id = itertools.count(1)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def connect(self) -> str:
         self.reader, self.writer = await asyncio.open_connection(sock=self._socket)
-        return await self.receive()
+        return (await self.receive())[1]
 
-    async def receive(self) -> Any:
+    async def receive(self) -> tuple[int, Any]:
         assert self.reader is not None
-        header = await self.reader.readexactly(_HEADER.size)
-        return pickle.loads(await self.reader.readexactly(_HEADER.unpack(header)[0]))
+        size, batch_id = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
+        return batch_id, pickle.loads(await self.reader.readexactly(size))
 
     def send(self, jobs: Sequence[Job]) -> asyncio.Future:
+        """Frame and send a batch; framing fails (``UnsendableBatch``) before anything is sent or awaited."""
         assert self.writer is not None
+        batch_id = next(self._next_id)
+        try:
+            frame = _frame(batch_id, list(jobs))
+        except (pickle.PickleError, RecursionError, MemoryError, TypeError, AttributeError) as error:
+            raise UnsendableBatch(type(error).__name__) from error
         future = asyncio.get_running_loop().create_future()
-        self.pending.append(future)
-        self.writer.write(_frame(list(jobs)))  # buffered by the transport: never blocks the event loop
+        self.pending[batch_id] = (future, time.monotonic())
+        self.writer.write(frame)  # buffered by the transport: never blocks the event loop
         return future
+
+    def settle(self, batch_id: int, answer: Any) -> None:
+        """Hand an answer to the batch it names; an answer to no batch we sent means the worker is confused."""
+        entry = self.pending.pop(batch_id, None)
+        if entry is None:
+            raise ProtocolError(f"an inference worker answered batch {batch_id}, which it was not sent")
+        future, _ = entry
+        if future.done():
+            return
+        if isinstance(answer, BaseException):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)
+
+    def oldest_pending_s(self) -> float:
+        """How long the oldest batch still unanswered has been waiting (0 when none)."""
+        if not self.pending:
+            return 0.0
+        return time.monotonic() - min(sent for _, sent in self.pending.values())
+
+    def fail_pending(self, error: Exception) -> None:
+        for future, _ in self.pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self.pending.clear()
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -172,16 +224,27 @@ class _Worker:
             self.process.kill()
 
 
-class InferencePool:
-    """``workers`` processes fed over socket pairs that the event loop itself reads (no helper threads)."""
+class ProtocolError(RuntimeError):
+    """A worker answered out of protocol; it is replaced."""
 
-    def __init__(self, config: PipelineConfig, workers: int, fingerprint: str, log_level: str = "info") -> None:
+
+class InferencePool:
+    """``workers`` processes fed over socket pairs that the event loop itself reads (no helper threads).
+
+    A worker that holds a batch longer than ``stall_after_s`` is stalled (stuck, stopped, or starved): the pool
+    reports it (``stalled``, which makes ``/readyz`` fail) and replaces it, failing only the batches it held.
+    """
+
+    def __init__(self, config: PipelineConfig, workers: int, fingerprint: str, log_level: str = "info",
+                 stall_after_s: float = 120.0) -> None:
         self.workers = workers
         self.fingerprint = fingerprint
+        self.stall_after_s = stall_after_s
         self._initargs = (config, log_level)
         self._live: list[_Worker] = []
         self._available = asyncio.Event()
         self._readers: set[asyncio.Task] = set()
+        self._watchdog: asyncio.Task | None = None
         self._closing = False
 
     @property
@@ -189,9 +252,15 @@ class InferencePool:
         """Workers ready to take batches."""
         return len(self._live)
 
+    @property
+    def stalled(self) -> int:
+        """Workers holding a batch for longer than ``stall_after_s``."""
+        return sum(worker.oldest_pending_s() > self.stall_after_s for worker in self._live)
+
     async def start(self) -> None:
         """Start and warm every worker; returns when all of them have loaded the models."""
         await asyncio.gather(*(self._add_worker() for _ in range(self.workers)))
+        self._watchdog = asyncio.create_task(self._replace_stalled(), name="inference-watchdog")
 
     async def _add_worker(self) -> None:
         worker = _Worker(self._initargs)
@@ -212,21 +281,18 @@ class InferencePool:
     async def _read_answers(self, worker: _Worker) -> None:
         try:
             while True:
-                answer = await worker.receive()
-                future = worker.pending.popleft()
-                if not future.done():
-                    future.set_result(answer)
+                worker.settle(*await worker.receive())
         except (OSError, asyncio.IncompleteReadError):
             pass  # end of file: handled below
+        except ProtocolError:
+            log.exception("an inference worker broke the protocol; replacing it")
+            worker.process.kill()
         # The worker is gone (killed, out of memory, or stopped): fail what it held, start a new one.
         if worker in self._live:
             self._live.remove(worker)
         if not self._live:
             self._available.clear()
-        while worker.pending:
-            future = worker.pending.popleft()
-            if not future.done():
-                future.set_exception(AnalysisError("an inference worker stopped"))
+        worker.fail_pending(AnalysisError("an inference worker stopped"))
         await worker.close()
         if not self._closing:
             log.error("an inference worker died; starting a new one")
@@ -234,6 +300,16 @@ class InferencePool:
                 await self._add_worker()
             except RuntimeError:
                 log.exception("could not start a new inference worker")
+
+    async def _replace_stalled(self) -> None:
+        """Kill workers that hold a batch past ``stall_after_s``; their reader fails those batches and starts a
+        replacement."""
+        while True:
+            await asyncio.sleep(min(5.0, self.stall_after_s / 4))
+            for worker in list(self._live):
+                if worker.oldest_pending_s() > self.stall_after_s and worker.process.is_alive():
+                    log.error("an inference worker held a batch for %.0f s; replacing it", worker.oldest_pending_s())
+                    worker.process.kill()
 
     async def run(self, jobs: Sequence[Job]) -> tuple[list[Outcome], float]:
         if not self._live:  # a replacement is starting: wait for it rather than fail the request
@@ -246,7 +322,8 @@ class InferencePool:
 
     async def shutdown(self) -> None:
         self._closing = True
-        for task in list(self._readers):
+        tasks = [*self._readers, *([self._watchdog] if self._watchdog else [])]
+        for task in tasks:
             task.cancel()
         await asyncio.gather(*(worker.close() for worker in self._live))
         self._live.clear()
@@ -334,15 +411,28 @@ class MicroBatcher:
 
     async def _run(self, batch: list[tuple[Job, asyncio.Future[Outcome]]]) -> None:
         try:
+            await self._settle(batch)
+        finally:
+            self._slots.release()
+
+    async def _settle(self, batch: list[tuple[Job, asyncio.Future[Outcome]]]) -> None:
+        """Run a batch and give each request its own outcome; a batch that cannot be serialized is retried job by
+        job, so only the transcript that cannot be is refused."""
+        try:
             outcomes, seconds = await self.pool.run([job for job, _ in batch])
-            if self.on_batch is not None:
-                self.on_batch(len(batch), seconds)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
+        except UnsendableBatch as error:
+            if len(batch) > 1:
+                for item in batch:
+                    await self._settle([item])
+                return
+            outcomes, seconds = [Outcome(error=str(error), unprocessable=True)], 0.0
         except Exception as error:  # noqa: BLE001 - e.g. a crashed worker process: fail these requests only
             for _, future in batch:
                 if not future.done():
                     future.set_exception(AnalysisError(f"inference failed: {type(error).__name__}"))
-        finally:
-            self._slots.release()
+            return
+        if self.on_batch is not None:
+            self.on_batch(len(batch), seconds)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)

@@ -15,10 +15,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from nlp.redact import Redactor
 from service.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:journeylens:problem:"
+_redact = Redactor()
 _TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110 names
 
 
@@ -44,7 +46,7 @@ def problem_body(status: int, title: str, detail: str | None, type_: str = "abou
     if detail:
         body["detail"] = detail
     if instance:
-        body["instance"] = instance
+        body["instance"] = _redact(instance)  # a path may carry an id that is personal data
     request_id = request_id_var.get()
     if request_id:
         body["request_id"] = request_id
@@ -66,8 +68,16 @@ async def _on_problem(request: Request, error: Exception) -> Response:
                             error.headers, error.errors)
 
 
+# FastAPI answers 400 with this detail when parsing the body raised anything but a JSON syntax error (e.g. a
+# RecursionError on a body nested thousands deep): that is a body we cannot process, like invalid JSON (422).
+_UNPARSEABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.detail == _UNPARSEABLE_BODY:
+        return problem_response(422, status_title(422), "the body cannot be parsed (is it nested too deeply?)",
+                                TYPE_PREFIX + "validation", request.url.path)
     title = status_title(error.status_code)
     detail = error.detail if isinstance(error.detail, str) and error.detail != title else None
     if error.status_code == 404 and detail is None:

@@ -34,6 +34,13 @@ log = logging.getLogger("journeylens.service")
 API_SOURCE = "api"
 
 
+def transcript_location(transcript_id: str) -> str:
+    """The URL path of a stored transcript. Ids are opaque strings: every character is percent-encoded, the dots
+    of the ids ``.`` and ``..`` too (clients would otherwise resolve them as path segments)."""
+    quoted = quote(transcript_id, safe="")
+    return f"/v1/transcripts/{quoted.replace('.', '%2E') if quoted in ('.', '..') else quoted}"
+
+
 class Runtime:
     """The service's state between start-up and shutdown."""
 
@@ -59,7 +66,8 @@ class Runtime:
         """Open the store (fails fast when another process holds it) and load the models in the background."""
         versions, fingerprint = self.pipeline.model_versions, self.pipeline.fingerprint
         self.db = Database(self.settings.db, versions, fingerprint, self.settings.write_batch_max)
-        self.pool = InferencePool(self.config, self.settings.workers, fingerprint, self.settings.log_level)
+        self.pool = InferencePool(self.config, self.settings.workers, fingerprint, self.settings.log_level,
+                                  self.settings.worker_stall_s)
         self.batcher = MicroBatcher(self.pool, self.settings.batch_max_size, self.settings.batch_max_wait_ms / 1000,
                                     on_batch=self.metrics.observe_batch)
         self.metrics.watch_queue("inference", lambda: self.batcher.depth if self.batcher else 0)
@@ -113,12 +121,18 @@ class Runtime:
         except AnalysisError as error:  # the worker process died or the service is stopping: transient
             raise ProblemError(503, "inference-unavailable", f"{error}; retry shortly",
                                headers={"Retry-After": "1"}) from error
-        for job, outcome in zip(jobs, outcomes, strict=True):
+        # Problems name a transcript by its position, never by its id: an id may hold personal data.
+        for position, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True)):
+            if outcome.unprocessable:
+                self.metrics.transcripts.labels("refused").inc()
+                raise ProblemError(422, "unprocessable-transcript",
+                                   f"transcript {position} of the request cannot be processed ({outcome.error}); "
+                                   "check for deeply nested metadata")
             if outcome.error is not None:
                 self.metrics.transcripts.labels("failed").inc()
                 log.error("analysis failed", extra={"error_type": outcome.error, "transcript_id": job.transcript.id})
                 raise ProblemError(500, "analysis-failed",
-                                   f"the pipeline failed on transcript {job.transcript.id!r} ({outcome.error})")
+                                   f"the pipeline failed on transcript {position} of the request ({outcome.error})")
         self.metrics.transcripts.labels("analyzed").inc(len(jobs))
         return outcomes
 
@@ -134,7 +148,7 @@ class Runtime:
         digest = content_hash(transcript)
         if taxonomy is not None:  # the same content classified in another taxonomy is another version
             digest = hashlib.sha256(f"{digest}|{taxonomy}".encode()).hexdigest()[:32]
-        location = f"/v1/transcripts/{quote(transcript.id, safe='')}"
+        location = transcript_location(transcript.id)
         if await anyio.to_thread.run_sync(self.db.unchanged, transcript.id, digest):
             self.db.count("unchanged")
             self.metrics.transcripts.labels("unchanged").inc()

@@ -476,9 +476,9 @@ class JourneySummary(BaseModel):
     contacts: int
     orders: list[str]
     customers: list[str]
-    first_contact: datetime
-    last_contact: datetime
-    span_days: float
+    first_contact: datetime | None = Field(default=None, description="None when no contact has a start time.")
+    last_contact: datetime | None = None
+    span_days: float | None = None
     channels: list[str]
     stages: list[str]
     third_party_handoffs: int

@@ -250,3 +250,29 @@ def test_a_killed_inference_worker_is_replaced(api: Api) -> None:
                     if "spawn_main" in " ".join(c.cmdline())]
     assert len(replacements) == 1 and replacements[0].pid != workers[0].pid
     assert api.client.get("/readyz").status_code == 200
+
+
+def test_docs_load_their_assets_from_the_service_not_a_cdn(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
+    for asset in assets:
+        assert api.client.get(asset).status_code == 200, asset
+
+
+@pytest.mark.parametrize("transcript_id", [".", "..", "a/../b", "1e999"])
+def test_any_id_can_be_read_back_from_its_location(api: Api, transcript_id: str) -> None:
+    created = api.post("/v1/transcripts", {**HOTEL, "id": transcript_id})
+    assert created.status_code == 201, created.text
+    assert created.json()["id"] == transcript_id
+    back = api.get(created.headers["location"])
+    assert back.status_code == 200, back.text
+    assert back.json()["id"] == transcript_id
+
+
+def test_problems_do_not_echo_what_the_caller_sent(api: Api) -> None:
+    missing = api.get("/v1/transcripts/call-13812345678")
+    assert missing.status_code == 404 and "13812345678" not in missing.text
+    bad_where = api.get("/v1/stages/ranking", params={"where": "13812345678"})
+    assert bad_where.status_code == 422 and "13812345678" not in bad_where.text

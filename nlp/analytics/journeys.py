@@ -59,12 +59,14 @@ def find_journey(con: DuckDBPyConnection, settings: AnalyticsSettings, key: str)
     for column in ("made_at", "deadline", "fallback", "next_started"):
         promises[column] = to_local(promises[column], settings.timezone)
     contacts = contacts.reset_index(drop=True)
-    first, last = contacts["started_local"].iloc[0], contacts["started_local"].iloc[-1]
+    dated = contacts["started_local"].dropna()  # started_at is optional: undated contacts have no place in time
+    first, last = (dated.iloc[0], dated.iloc[-1]) if len(dated) else (None, None)
     summary = {
         "key": key, "contacts": len(contacts), "orders": sorted(contacts["order_id"].dropna().unique().tolist()),
         "customers": sorted(contacts["customer_id"].dropna().unique().tolist()),
-        "first_contact": first.isoformat(), "last_contact": last.isoformat(),
-        "span_days": round((last - first).total_seconds() / 86400, 1),
+        "first_contact": first.isoformat() if first is not None else None,
+        "last_contact": last.isoformat() if last is not None else None,
+        "span_days": round((last - first).total_seconds() / 86400, 1) if first is not None else None,
         "channels": sorted(contacts["channel"].dropna().unique().tolist()),
         "stages": list(dict.fromkeys(s for stages in contacts["stages"] for s in stages)),
         "third_party_handoffs": int((contacts["n_third_party_turns"] > 0).sum()),

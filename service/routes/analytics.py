@@ -62,7 +62,7 @@ def contact_filters(
     for pair in where or []:
         field, sep, value = pair.partition("=")
         if not sep or not field:
-            raise ProblemError(422, "invalid-filter", f"where={pair!r}: write FIELD=VALUE")
+            raise ProblemError(422, "invalid-filter", "each where must be FIELD=VALUE")
         metadata[field] = value
     try:
         for name in [*metadata, *([by] if by else [])]:
@@ -163,7 +163,7 @@ def stage_trend_route(stage: Annotated[str, Path(max_length=200)], _key: ReadKey
     if table.empty:
         known = reader.execute("SELECT count(*) FROM segments WHERE stage = $s", {"s": stage}).fetchall()[0][0]
         if not known:
-            raise ProblemError(404, "stage-not-found", f"no stored contact has the stage {stage!r}")
+            raise ProblemError(404, "stage-not-found", "no stored contact has this stage")
     table["period"] = table["period"].dt.date
     points = _records(table)
     for point in points:
@@ -206,7 +206,7 @@ def touchpoint_kpis(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied:
     """Touchpoint KPIs against customer expectation and industry benchmark, each with its owner."""
     builtin = sorted(p.stem for p in (models_dir() / "kpis").glob("*.yaml"))
     if kpis is not None and kpis not in builtin:
-        raise ProblemError(404, "kpis-not-found", f"unknown KPI set {kpis!r}: choose from {builtin}")
+        raise ProblemError(404, "kpis-not-found", f"unknown KPI set: choose from {builtin}")
     rows = []
     for name in [kpis] if kpis else builtin:
         definition = load_kpis(name)

@@ -54,7 +54,7 @@ class Asset:
 def asset(name: str) -> Asset:
     """A static asset of the page, read once."""
     if name not in _ASSETS:
-        raise HTTPException(404, f"the dashboard has no asset {name!r}")
+        raise HTTPException(404, "the dashboard has no such asset")
     path = DASHBOARD_DIR / name
     body = path.read_bytes()
     return Asset(body=body, media_type=_MEDIA_TYPES[path.suffix], digest=hashlib.sha256(body).hexdigest()[:16])

@@ -20,9 +20,13 @@ async def healthz() -> Health:
 
 @router.get("/readyz", responses=problems(503))
 async def readyz(runtime: RuntimeDep) -> Readiness:
-    """The store is open and the models are loaded in the inference workers (503 while none is running)."""
+    """The store is open and the models are loaded in the inference workers (503 while none is running, or while a
+    worker has stopped answering)."""
     if not runtime.ready or runtime.pool is None or not runtime.pool.alive:
         raise ProblemError(503, "not-ready", "the models are loading", headers={"Retry-After": "1"})
+    if runtime.pool.stalled:
+        raise ProblemError(503, "inference-stalled", f"{runtime.pool.stalled} inference worker(s) stopped answering; "
+                           "being replaced", headers={"Retry-After": "5"})
     return Readiness(status="ready", inference_workers=runtime.pool.alive, fingerprint=runtime.pipeline.fingerprint)
 
 

@@ -34,5 +34,5 @@ def get_transcript(transcript_id: str, _key: ReadKey, reader: Reader) -> StoredT
     """A stored transcript with its utterances, segments and contact summary."""
     found = stored_transcript(reader, transcript_id)
     if found is None:
-        raise ProblemError(404, "transcript-not-found", f"no stored transcript has the id {transcript_id!r}")
+        raise ProblemError(404, "transcript-not-found", "no stored transcript has this id")
     return found
