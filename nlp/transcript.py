@@ -7,6 +7,7 @@ canonical model does not name are kept in ``metadata`` rather than dropped.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,12 +20,57 @@ Channel = Literal["chat", "call", "email", "ticket"]
 Language = Literal["zh", "en", "auto"]
 MAX_OFFSET_MS = 2**53  # larger offsets are corrupt data (and would overflow the store's BIGINT columns)
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # a time outside is corrupt data (and may overflow zone conversions)
+MAX_METADATA_DEPTH = 32  # deeper metadata is corrupt data (and would overflow recursive steps such as redaction)
+WARNINGS = "warnings"  # metadata key: what was repaired or dropped while reading, one sentence each
+# Python strings can hold surrogate code points (JSON's "\ud800" escape, as a truncated emoji leaves), which
+# cannot be encoded as UTF-8 and would break the store and every JSON output.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _plausible_time(value: datetime | None) -> datetime | None:
     if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"{value.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
     return value
+
+
+def _shallow(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Refuse metadata nested deeper than ``MAX_METADATA_DEPTH`` (walked level by level, never recursively)."""
+    level: list[Any] = [metadata]
+    for _ in range(MAX_METADATA_DEPTH):
+        level = [child for value in level for child in (value.values() if isinstance(value, dict) else value)
+                 if isinstance(child, dict | list)]
+        if not level:
+            return metadata
+    raise ValueError(f"nested deeper than {MAX_METADATA_DEPTH} levels; flatten it")
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_shallow)]
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.isascii() and _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(key) or _has_surrogate(item) for key, item in value.items())
+    return isinstance(value, list) and any(_has_surrogate(item) for item in value)
+
+
+def _without_surrogates(value: Any) -> Any:
+    """``value`` with every surrogate in its strings (keys too) replaced by U+FFFD; depth is already bounded."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
+
+
+def _with_warnings(metadata: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """A copy of ``metadata`` with ``warnings`` appended to ``metadata["warnings"]``."""
+    earlier = metadata.get(WARNINGS)
+    earlier = [] if earlier is None else earlier if isinstance(earlier, list) else [earlier]
+    return {**metadata, WARNINGS: [*earlier, *warnings]}
 
 
 def _fold_unknown_fields(data: Any, known: set[str]) -> Any:
@@ -52,7 +98,7 @@ class Turn(BaseModel):
     end_ms: int | None = Field(default=None, ge=0, le=MAX_OFFSET_MS)
     ts: Annotated[datetime | None, AfterValidator(_plausible_time)] = None
     speaker_label: str | None = None  # the source's own name for the speaker, e.g. "Speaker 2", "客服小王"
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -91,7 +137,7 @@ class Transcript(BaseModel):
     order_id: str | None = None
     business_line: str | None = None
     language: Language = "auto"
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     turns: list[Turn] = Field(min_length=1)
 
     @model_validator(mode="before")
@@ -105,6 +151,8 @@ class Transcript(BaseModel):
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(int(value)) if float(value).is_integer() else str(value)
         if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise ValueError("holds an unpaired surrogate (a truncated emoji?); ids must be exact, fix the source")
             return value.strip() or None
         return value
 
@@ -117,6 +165,25 @@ class Transcript(BaseModel):
                 value, value
             ) or None
         return value
+
+    @model_validator(mode="after")
+    def _replace_surrogates(self) -> Transcript:
+        """Text with an unpaired surrogate keeps its transcript: the surrogate becomes U+FFFD, with a warning."""
+        repaired = []
+        for index, turn in enumerate(self.turns):
+            fields = {name: getattr(turn, name) for name in ("text", "speaker_label", "metadata")}
+            broken = {name: value for name, value in fields.items() if _has_surrogate(value)}
+            if broken:
+                self.turns[index] = turn.model_copy(update=_without_surrogates(broken))
+                repaired += [f"turns.{index}.{name}" for name in broken]
+        for name in ("business_line", "metadata"):
+            if _has_surrogate(getattr(self, name)):
+                setattr(self, name, _without_surrogates(getattr(self, name)))
+                repaired.append(name)
+        if repaired:
+            warning = f"{', '.join(repaired)}: unpaired surrogate (a truncated emoji?) replaced with U+FFFD"
+            self.metadata = _with_warnings(self.metadata, [warning])
+        return self
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -349,7 +349,7 @@ def test_forced_format_reads_any_extension_and_checks_the_shape(tmp_path):
     )
     assert read_one(tmp_path / "export.log", format="jsonl").id == "f-1"
     [record] = read(GOOD / "ccai_hotel_chat.json", format="contact_lens")
-    assert record.reason == "not a contact_lens file: expected an object with Transcript and Participants"
+    assert record.reason == "not a contact_lens file: expected an object with the lists Transcript and Participants"
 
 
 def test_broken_folder_yields_one_record_per_record_read_with_readable_reasons():
@@ -465,3 +465,89 @@ def test_undecodable_bytes_in_a_one_document_file_name_the_line(tmp_path):
         "another encoding"
     )
     assert list(iter_records(str(path))) == [record]
+
+
+def nested(levels: int) -> str:
+    """JSON text of an object nested ``levels`` deep."""
+    return '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+def test_poison_jsonl_lines_are_rejected_one_by_one_and_the_lines_around_them_are_read(tmp_path):
+    turns = '"turns": [{"speaker": "customer", "text": "ab\\ud800cd"}]'
+    lines = [
+        '{"id": "ok-1", "turns": [{"speaker": "agent", "text": "hi"}]}',
+        '{"id": "emoji", ' + turns + "}",
+        '{"id": "deep-300", "metadata": ' + nested(300) + ", " + turns + "}",
+        '{"id": "deep-100k", "metadata": ' + nested(100_000) + ", " + turns + "}",
+        "[" * 100_000,
+        '{"id": "x\\ud83d", ' + turns + "}",
+        '{"id": "turn-deep", "turns": [{"speaker": "agent", "text": "hi", "metadata": ' + nested(40) + "}]}",
+        '{"id": "ok-2", "turns": [{"speaker": "agent", "text": "bye"}]}',
+    ]
+    path = tmp_path / "poison.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    records = read(path)
+    too_deep = "JSON nested too deeply to read (Python's parser stops near 1000 levels); flatten it"
+    assert [(r.location, r.reason) for r in records] == [
+        ("line 1", None),
+        ("line 2", None),
+        ("line 3", "line 3: metadata: Value error, nested deeper than 32 levels; flatten it"),
+        ("line 4", f"line 4: {too_deep}"),
+        ("line 5", f"line 5: {too_deep}"),
+        ("line 6", "line 6: id: Value error, holds an unpaired surrogate (a truncated emoji?); ids must be exact, "
+                   "fix the source"),
+        ("line 7", "line 7: turns.0.metadata: Value error, nested deeper than 32 levels; flatten it"),
+        ("line 8", None),
+    ]
+    emoji = records[1].transcript
+    assert texts(emoji) == ["ab\ufffdcd"]
+    assert emoji.metadata == {
+        "warnings": ["turns.0.text: unpaired surrogate (a truncated emoji?) replaced with U+FFFD"]
+    }
+    for record in records:  # everything a later step writes can be encoded
+        shown = record.transcript.model_dump(mode="json") if record.transcript else [record.reason, record.raw]
+        json.dumps(shown, ensure_ascii=False).encode("utf-8")
+
+
+def test_surrogates_in_labels_and_metadata_are_replaced_and_listed_in_one_warning():
+    transcript = Transcript.model_validate(json.loads(
+        '{"id": "s", "business_line": "food\\udc00", "metadata": {"k\\ud800": ["v\\ud83d"], "warnings": "old"},'
+        ' "turns": [{"speaker": "agent", "text": "ok", "speaker_label": "\\ud800"}]}'
+    ))
+    assert (transcript.business_line, transcript.turns[0].speaker_label) == ("food\ufffd", "\ufffd")
+    assert transcript.metadata == {"k\ufffd": ["v\ufffd"], "warnings": [
+        "old", "turns.0.speaker_label, business_line, metadata: unpaired surrogate (a truncated emoji?) replaced "
+        "with U+FFFD",
+    ]}
+
+
+def test_poison_json_documents_are_rejected_not_raised(tmp_path):
+    (tmp_path / "a_deep.json").write_text("[" * 100_000)
+    (tmp_path / "b_items.json").write_text('["\\ud800", {"id": "i-1", "turns": [{"speaker": "bot", "text": "hi"}]}]')
+    (tmp_path / "c_lens_segments.json").write_text(json.dumps({"Transcript": 5, "Participants": []}))
+    (tmp_path / "d_lens_talk_time.json").write_text(json.dumps({
+        "Transcript": [{"ParticipantId": "A", "Content": "hi"}],
+        "Participants": [{"ParticipantId": "A", "ParticipantRole": "AGENT"}],
+        "ConversationCharacteristics": {"TalkTime": {"DetailsByParticipant": {"AGENT": 5}}},
+    }))
+    (tmp_path / "e_ccai_entries.json").write_text(json.dumps({"entries": 5, "transcript": {"transcriptSegments": [
+        {"text": "hi", "segmentParticipant": {"role": "AGENT"}, "messageTime": "9999-12-31T23:59:59-05:00"},
+    ]}}))
+    (tmp_path / "f_ccai_usec.json").write_text(json.dumps({"entries": [
+        {"role": "AGENT", "text": "hi", "start_timestamp_usec": 10**30},
+    ]}))
+    records = read(tmp_path)
+    assert [(Path(r.source).name, r.location, r.transcript is not None) for r in records] == [
+        ("a_deep.json", "file", False),
+        ("b_items.json", "item 1", False),
+        ("b_items.json", "item 2", True),
+        ("c_lens_segments.json", "file", False),
+        ("d_lens_talk_time.json", "file", True),
+        ("e_ccai_entries.json", "file", True),
+        ("f_ccai_usec.json", "file", True),
+    ]
+    assert records[0].reason == "JSON nested too deeply to read (Python's parser stops near 1000 levels); flatten it"
+    assert (records[1].reason, records[1].raw) == ("item 1: expected a transcript object, found a string", '"\\ud800"')
+    assert records[3].reason.startswith("unrecognised JSON")
+    assert records[4].transcript.metadata["talk_time_ms"] == {"AGENT": None}
+    assert [turn.ts for turn in records[5].transcript.turns + records[6].transcript.turns] == [None, None]

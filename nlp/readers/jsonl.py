@@ -16,14 +16,15 @@ from nlp.readers.contact_lens import contact_lens_transcript, is_contact_lens
 from nlp.readers.source import Source, describe_decode_error
 
 PLATFORM_SHAPES = {
-    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with Transcript and Participants"),
+    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with the lists Transcript and Participants"),
     "ccai": (is_ccai, ccai_transcript, "an object with entries, or with transcript.transcriptSegments"),
 }
 EXPECTED_JSON = (
-    "expected an Amazon Connect Contact Lens analysis (keys Transcript and Participants), a Google CCAI "
+    "expected an Amazon Connect Contact Lens analysis (lists Transcript and Participants), a Google CCAI "
     "Insights conversation (entries, or transcript.transcriptSegments), a transcript object (id, turns) "
     "or a list of transcript objects"
 )
+TOO_DEEP = "JSON nested too deeply to read (Python's parser stops near 1000 levels); flatten it"
 
 
 def read_jsonl(source: Source, options: ReaderOptions) -> Iterator[Record]:
@@ -48,6 +49,9 @@ def read_jsonl(source: Source, options: ReaderOptions) -> Iterator[Record]:
             )
             yield rejected(source.name, location, reason, text)
             continue
+        except RecursionError:
+            yield rejected(source.name, location, f"{location}: {TOO_DEEP}", text)
+            continue
         if not isinstance(data, dict):
             reason = f"{location}: expected a JSON object (one transcript per line), found {_json_type(data)}"
             yield rejected(source.name, location, reason, text)
@@ -63,6 +67,9 @@ def read_json(source: Source, options: ReaderOptions, shape: str | None = None) 
     except json.JSONDecodeError as error:
         reason = f"line {error.lineno}: invalid JSON: {error.msg} (column {error.colno}); fix or re-export it"
         yield rejected(source.name, "file", reason, text)
+        return
+    except RecursionError:
+        yield rejected(source.name, "file", TOO_DEEP, text)
         return
     speaker_map = options.speaker_map
     shape = shape or next((name for name, (matches, _, _) in PLATFORM_SHAPES.items() if matches(data)), None)
