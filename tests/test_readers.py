@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from nlp.readers import ReaderOptions, Record, iter_records, total_bytes
+from nlp.readers import ReaderOptions, Record, iter_records, list_inputs, total_bytes
 from nlp.readers.source import sniff_encoding
 from nlp.transcript import Transcript
 
@@ -551,3 +553,37 @@ def test_poison_json_documents_are_rejected_not_raised(tmp_path):
     assert records[3].reason.startswith("unrecognised JSON")
     assert records[4].transcript.metadata["talk_time_ms"] == {"AGENT": None}
     assert [turn.ts for turn in records[5].transcript.turns + records[6].transcript.turns] == [None, None]
+
+
+def test_links_fifos_and_unlistable_folders_are_rejected_not_skipped(tmp_path, monkeypatch):
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "a_good.jsonl").write_text('{"id": "g", "turns": [{"speaker": "agent", "text": "hi"}]}\n')
+    (folder / "b_dangling.jsonl").symlink_to(folder / "gone.jsonl")
+    (folder / "c_loop.jsonl").symlink_to(folder / "c_loop.jsonl")
+    (folder / "d_parent").symlink_to(folder)
+    (folder / "e_linked.jsonl").symlink_to(folder / "a_good.jsonl")
+    os.mkfifo(folder / "f_pipe.jsonl")  # opening it to read would block until a writer comes
+    (folder / "locked" / "x.jsonl").write_text('{"id": "x", "turns": [{"speaker": "agent", "text": "hi"}]}\n')
+    real_scandir = os.scandir
+
+    def scandir(path):  # tests run as root, whom chmod does not lock out: refuse the listing itself
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    records = read(folder)
+    assert [(Path(r.source).name, r.transcript.id if r.transcript else r.reason) for r in records] == [
+        ("a_good.jsonl", "g"),
+        ("b_dangling.jsonl", f"a dangling link: its target {folder / 'gone.jsonl'} does not exist; fix or remove it"),
+        ("c_loop.jsonl", "a link loop: this symbolic link leads back to itself; fix or remove it"),
+        ("d_parent", "a link to a folder: not followed, as links can loop; pass the folder itself to read it"),
+        ("e_linked.jsonl", "g"),
+        ("f_pipe.jsonl", "not a regular file (a FIFO); only regular files are read"),
+        ("locked", "cannot list this folder: Permission denied; check its permissions"),
+    ]
+    assert records[-1].position == total_bytes([folder]) == 2 * (folder / "a_good.jsonl").stat().st_size
+    assert list_inputs(folder) == [Path(r.source) for r in records]
+    [fifo] = read(folder / "f_pipe.jsonl")
+    assert fifo.reason == "not a regular file (a FIFO); only regular files are read"
