@@ -7,6 +7,7 @@ canonical model does not name are kept in ``metadata`` rather than dropped.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -148,6 +149,8 @@ class Transcript(BaseModel):
     @field_validator("id", "customer_id", "order_id", mode="before")
     @classmethod
     def _ids_as_text(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"the number {value} is not an id; write ids as text")
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(int(value)) if float(value).is_integer() else str(value)
         if isinstance(value, str):

@@ -13,6 +13,7 @@ import pytest
 
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs, total_bytes
 from nlp.readers.source import sniff_encoding
+from nlp.readers.tabular import CSV_FIELD_LIMIT
 from nlp.transcript import Transcript
 
 FIXTURES = Path(__file__).parent / "fixtures" / "readers"
@@ -587,3 +588,42 @@ def test_links_fifos_and_unlistable_folders_are_rejected_not_skipped(tmp_path, m
     assert list_inputs(folder) == [Path(r.source) for r in records]
     [fifo] = read(folder / "f_pipe.jsonl")
     assert fifo.reason == "not a regular file (a FIFO); only regular files are read"
+
+
+def test_long_csv_cells_are_read_and_an_oversized_cell_rejects_only_its_own_transcript(tmp_path):
+    long_email = "退款" * 100 * 1024  # 400 KiB of UTF-8, past the csv module's default 128 KiB cell limit
+    oversized = "x" * (CSV_FIELD_LIMIT + 1)
+    path = tmp_path / "cells.csv"
+    path.write_text(
+        "id,speaker,text\n"
+        f'a,customer,"{long_email}\nsecond line"\na,agent,ok\n'
+        f'b,customer,"start\n{oversized}\nmore ""quoted"" text, with a comma\nend"\nb,agent,ok\n'
+        f"c,customer,{oversized}\n"
+        "d,customer,last\n"
+    )
+    records = read(path)
+    assert [(r.location, r.transcript.id if r.transcript else r.reason) for r in records] == [
+        ("rows 2-3", "a"),
+        ("rows 4-5", f"rows 4-5: row 4: cannot read it as CSV: field larger than field limit ({CSV_FIELD_LIMIT})"),
+        ("row 6", f"row 6: row 6: cannot read it as CSV: field larger than field limit ({CSV_FIELD_LIMIT})"),
+        ("row 7", "d"),
+    ]
+    assert texts(records[0].transcript) == [f"{long_email}\nsecond line", "ok"]
+    assert records[1].raw.startswith('b,customer,"start\nxxx')
+
+
+def test_ids_written_as_numbers_keep_their_text(tmp_path):
+    (tmp_path / "a.jsonl").write_text(
+        '{"id": 1e999, "customer_id": 1.50, "order_id": 12345678901234567890, "turns": [{"speaker": "agent", '
+        '"text": "hi", "start_ms": 1.0e3}]}\n'
+        '{"id": NaN, "turns": [{"speaker": "agent", "text": "hi"}]}\n'
+    )
+    (tmp_path / "b.json").write_text('[{"id": 2.0, "turns": [{"speaker": "agent", "text": "hi"}]}, 3.5]')
+    (tmp_path / "c.csv").write_text("id,speaker,text\n1e999,agent,hi\n")
+    records = read(tmp_path)
+    first = records[0].transcript
+    assert (first.id, first.customer_id, first.order_id, first.turns[0].start_ms) == (
+        "1e999", "1.50", "12345678901234567890", 1000
+    )
+    assert records[1].reason == "line 2: id: Value error, the number nan is not an id; write ids as text"
+    assert [r.transcript.id if r.transcript else None for r in records[2:]] == ["2.0", None, "1e999"]
