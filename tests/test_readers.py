@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from nlp.channels import CHANNELS
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs, total_bytes
 from nlp.readers.source import sniff_encoding
 from nlp.readers.tabular import CSV_FIELD_LIMIT
+from nlp.timestamps import EXPECTED, read_time
 from nlp.transcript import Transcript
 
 FIXTURES = Path(__file__).parent / "fixtures" / "readers"
@@ -627,3 +629,78 @@ def test_ids_written_as_numbers_keep_their_text(tmp_path):
     )
     assert records[1].reason == "line 2: id: Value error, the number nan is not an id; write ids as text"
     assert [r.transcript.id if r.transcript else None for r in records[2:]] == ["2.0", None, "1e999"]
+
+
+PST = timezone(timedelta(hours=-8))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2015-02-24 11:35:52 -0800", datetime(2015, 2, 24, 11, 35, 52, tzinfo=PST)),
+    ("2024/03/01 12:00", datetime(2024, 3, 1, 12, 0)),
+    ("2024-03-01T12:00:00.000+0800", datetime(2024, 3, 1, 12, 0, tzinfo=CST)),
+    ("2024-03-01T12:00:00.123456789Z", datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)),
+    ("2024-03-01 09:05:00 PM UTC", datetime(2024, 3, 1, 21, 5, tzinfo=UTC)),
+    ("2024-03-01 12:00 AM", datetime(2024, 3, 1, 0, 0)),
+    ("2024.3.1", datetime(2024, 3, 1)),
+    ("2024年3月1日 12:00", datetime(2024, 3, 1, 12, 0)),
+    ("2024年3月1日 12时30分", datetime(2024, 3, 1, 12, 30)),
+    ("2024年3月1日12点30分15秒", datetime(2024, 3, 1, 12, 30, 15)),
+    (1709294400, datetime(2024, 3, 1, 12, 0, tzinfo=UTC)),
+    (1709294400.5, datetime(2024, 3, 1, 12, 0, 0, 500000, tzinfo=UTC)),
+    (1709294400123, datetime(2024, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)),
+    ("1709294400", datetime(2024, 3, 1, 12, 0, tzinfo=UTC)),
+    ("1709294400123", datetime(2024, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)),
+    (" ", None),
+])
+def test_read_time_reads_the_forms_exports_write(value, expected):
+    assert read_time(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "03/01/2024 12:00", "yesterday", "12:00", "5", "20240301", 20240301, 1709294400123456, -1709294400,
+    float("inf"), True, "2024-13-01", "2024-03-01 25:00", "2024-03-01 13:00 PM", "2024-03-01 12:00 +2500",
+    "3000-01-01", "2024-03-0112:00", "2024-03-01 12:00 garbage",
+])
+def test_read_time_refuses_what_it_would_have_to_guess(value):
+    with pytest.raises(ValueError, match="time|number|outside the years"):
+        read_time(value)
+
+
+def test_unreadable_times_are_dropped_with_a_warning_and_the_transcript_is_kept(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text(
+        "id,speaker,text,started_at,ts,channel\n"
+        "t1,customer,hi,2015-02-24 11:35:52 -0800,1709294400123,微信\n"
+        "t1,agent,hello,,soon,\n"
+        "t2,customer,hi,next tuesday,2024年3月1日 12时30分,WhatsApp\n"
+    )
+    first, second = (record.transcript for record in read(path))
+    assert (first.started_at, first.turns[0].ts, first.turns[1].ts) == (
+        datetime(2015, 2, 24, 11, 35, 52, tzinfo=PST), datetime(2024, 3, 1, 12, 0, 0, 123000, tzinfo=UTC), None
+    )
+    assert first.metadata["warnings"] == [f"turns.1.ts: cannot read the time 'soon'; {EXPECTED}; dropped"]
+    assert (second.started_at, second.turns[0].ts) == (None, datetime(2024, 3, 1, 12, 30))
+    assert second.metadata["warnings"] == [f"started_at: cannot read the time 'next tuesday'; {EXPECTED}; dropped"]
+    assert (first.channel, first.metadata["channel_original"], second.channel) == ("wechat", "微信", "whatsapp")
+    assert "channel_original" not in second.metadata
+
+
+@pytest.mark.parametrize(("given", "channel", "original"), [
+    ("chat", "chat", None),
+    ("Voice", "call", "Voice"),
+    ("PHONE_CALL", "call", "PHONE_CALL"),
+    ("E-Mail", "email", "E-Mail"),
+    ("短信", "sms", "短信"),
+    ("weibo", "social", "weibo"),
+    ("电话", "call", "电话"),
+    ("在线", "chat", "在线"),
+    ("工单", "ticket", "工单"),
+    ("Voicemail", "voicemail", None),
+    ("Live Chat", "chat", "Live Chat"),
+    ("kiosk", "kiosk", None),
+    (" ", None, None),
+])
+def test_any_channel_is_accepted_and_synonyms_map_to_canonical_names(given, channel, original):
+    transcript = Transcript(id="c", channel=given, turns=[{"speaker": "agent", "text": "hi"}])
+    assert (transcript.channel, transcript.metadata.get("channel_original")) == (channel, original)
+    assert channel is None or channel in CHANNELS or channel == "kiosk"
