@@ -5,8 +5,8 @@ and a time after a space or ``T``, with an optional zone after it (``2015-02-24 
 ``2024/03/01 12:00``, ``2024-03-01 09:00 PM UTC``); Chinese dates (``2024年3月1日 12:00``,
 ``2024年3月1日 12时30分``, ``12点30分15秒``); and epoch seconds (10 digits) or milliseconds (13 digits), as
 numbers or digit strings. Nothing else is guessed: day/month order (``03/01/2024``), relative times, words and
-numbers of other lengths are refused rather than read as some other moment. A time without a zone stays naive:
-the pipeline's configured time zone (``PipelineConfig.timezone``) applies to it later. Epoch times are UTC.
+numbers of other lengths are refused rather than read as some other moment. A time without a zone stays naive, as
+the source wrote it: no zone is guessed here. Epoch times are UTC.
 """
 
 from __future__ import annotations
