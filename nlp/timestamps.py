@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -52,7 +53,7 @@ def read_time(value: Any) -> datetime | None:
     elif isinstance(value, str):
         moment = _from_text(value.strip())
     else:
-        raise ValueError(f"cannot read a time from {type(value).__name__} {value!r}; {EXPECTED}")
+        raise ValueError(f"cannot read a time from {type(value).__name__} {reprlib.repr(value)}; {EXPECTED}")
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise ValueError(f"{moment.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
     return moment
@@ -63,7 +64,7 @@ def _from_text(text: str) -> datetime:
         return _from_epoch(float(text) if "." in text else int(text))
     match = _DATE_TIME.fullmatch(text)
     if match is None:
-        raise ValueError(f"cannot read the time {text!r}; {EXPECTED}")
+        raise ValueError(f"cannot read the time {reprlib.repr(text)}; {EXPECTED}")
     hour = int(match["hour"] or 0)
     if match["half"]:
         if not 1 <= hour <= 12:

@@ -102,10 +102,10 @@ def _fold_unknown_fields(data: Any, known: set[str]) -> Any:
     if not extra:
         return data
     kept = {k: v for k, v in data.items() if k in known}
-    metadata = dict(kept.get("metadata") or {})
-    metadata.update(extra)
-    kept["metadata"] = metadata
-    return kept
+    metadata = kept.get("metadata") or {}
+    if isinstance(metadata, dict):
+        kept["metadata"] = {**metadata, **extra}
+    return kept  # metadata that is not an object is rejected; the extra fields would only add noise to that
 
 
 class Turn(BaseModel):

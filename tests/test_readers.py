@@ -487,6 +487,7 @@ def test_poison_jsonl_lines_are_rejected_one_by_one_and_the_lines_around_them_ar
         "[" * 100_000,
         '{"id": "x\\ud83d", ' + turns + "}",
         '{"id": "turn-deep", "turns": [{"speaker": "agent", "text": "hi", "metadata": ' + nested(40) + "}]}",
+        '{"id": "meta-list", "metadata": [1, 2], "queue": "vip", ' + turns + "}",
         '{"id": "ok-2", "turns": [{"speaker": "agent", "text": "bye"}]}',
     ]
     path = tmp_path / "poison.jsonl"
@@ -502,7 +503,8 @@ def test_poison_jsonl_lines_are_rejected_one_by_one_and_the_lines_around_them_ar
         ("line 6", "line 6: id: Value error, holds an unpaired surrogate (a truncated emoji?); ids must be exact, "
                    "fix the source"),
         ("line 7", "line 7: turns.0.metadata: Value error, nested deeper than 32 levels; flatten it"),
-        ("line 8", None),
+        ("line 8", "line 8: metadata: Input should be a valid dictionary"),
+        ("line 9", None),
     ]
     emoji = records[1].transcript
     assert texts(emoji) == ["ab\ufffdcd"]
