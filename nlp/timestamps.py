@@ -1,6 +1,7 @@
 """Reading the times real exports write: the one parser behind a transcript's ``started_at`` and a turn's ``ts``.
 
-Read: ISO 8601 (``2024-03-01T12:00:00.000+08:00``, also ``+0800`` and ``Z``); a date with ``-``, ``/`` or ``.``
+Read: ISO 8601 as ``datetime.fromisoformat`` reads it (``2024-03-01T12:00:00.000+08:00``, ``+0800``, ``Z``,
+``20240301``); a date with ``-``, ``/`` or ``.``
 and a time after a space or ``T``, with an optional zone after it (``2015-02-24 11:35:52 -0800``,
 ``2024/03/01 12:00``, ``2024-03-01 09:00 PM UTC``); Chinese dates (``2024年3月1日 12:00``,
 ``2024年3月1日 12时30分``, ``12点30分15秒``); and epoch seconds (10 digits) or milliseconds (13 digits), as
@@ -15,6 +16,7 @@ import math
 import re
 import reprlib
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # a time outside is corrupt data (and may overflow zone conversions)
@@ -62,6 +64,10 @@ def read_time(value: Any) -> datetime | None:
 def _from_text(text: str) -> datetime:
     if _EPOCH_DIGITS.fullmatch(text):
         return _from_epoch(float(text) if "." in text else int(text))
+    try:
+        return datetime.fromisoformat(text)  # the common case, and fast
+    except ValueError:
+        pass
     match = _DATE_TIME.fullmatch(text)
     if match is None:
         raise ValueError(f"cannot read the time {reprlib.repr(text)}; {EXPECTED}")
@@ -79,6 +85,7 @@ def _from_text(text: str) -> datetime:
         raise ValueError(f"cannot read the time {text!r}: {error}") from error
 
 
+@lru_cache(maxsize=64)
 def _zone(zone: str | None) -> timezone | None:
     """``Z``/``UTC``/``GMT`` → UTC, ``+0800``/``+08:00``/``+08`` → that offset, None → naive."""
     if zone is None:

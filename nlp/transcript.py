@@ -207,7 +207,9 @@ class Transcript(BaseModel):
     def _replace_surrogates(self) -> Transcript:
         """Text with an unpaired surrogate keeps its transcript: the surrogate becomes U+FFFD, with a warning."""
         repaired = []
-        for index, turn in enumerate(self.turns):
+        turn_text = "".join(f"{turn.text}{turn.speaker_label or ''}" for turn in self.turns)
+        screened = self.turns if _has_surrogate(turn_text) or any(turn.metadata for turn in self.turns) else []
+        for index, turn in enumerate(screened):  # one regex pass over all text skips this loop in the usual case
             fields = {name: getattr(turn, name) for name in ("text", "speaker_label", "metadata")}
             broken = {name: value for name, value in fields.items() if _has_surrogate(value)}
             if broken:
