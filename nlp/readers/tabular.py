@@ -8,9 +8,9 @@ column goes to transcript metadata, from the first row.
 
 Rows stream and contiguous rows with the same id form one transcript. An id that re-appears after other ids
 is rejected (the file must be sorted by id). A row without an id, speaker or text rejects its whole
-transcript, naming the row; so does a cell over ``CSV_FIELD_LIMIT`` (the rows around it are still read).
-Row numbers are what a spreadsheet shows: in a CSV the header is row 1; Parquet
-has no header, so its first row is row 1.
+transcript, naming the row; so does a cell over ``CSV_FIELD_LIMIT`` (the rows around it are still read). Row
+numbers are what a spreadsheet shows: in a CSV the header is row 1; Parquet has no header, so its first row is
+row 1.
 """
 
 from __future__ import annotations
