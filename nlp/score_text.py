@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from nlp.normalize import normalize_text
+from nlp.readers.tabular import CSV_FIELD_LIMIT
 from nlp.scoring import EmotionScorer, load_emotion_scorer
 from nlp.segment import Segmenter, detect_language
 
 SCORE_COLUMNS = ("sentiment", "sentiment_score", "emotion", "emotion_coarse", "emotion_confidence")
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
-csv.field_size_limit(10 * 1024 * 1024)
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 @dataclass

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from nlp.readers import ReaderOptions, Record, iter_records, total_bytes
+from nlp.channels import CHANNELS
+from nlp.readers import ReaderOptions, Record, iter_records, list_inputs, total_bytes
 from nlp.readers.source import sniff_encoding
+from nlp.readers.tabular import CSV_FIELD_LIMIT
+from nlp.timestamps import EXPECTED, read_time
 from nlp.transcript import Transcript
 
 FIXTURES = Path(__file__).parent / "fixtures" / "readers"
@@ -349,7 +354,7 @@ def test_forced_format_reads_any_extension_and_checks_the_shape(tmp_path):
     )
     assert read_one(tmp_path / "export.log", format="jsonl").id == "f-1"
     [record] = read(GOOD / "ccai_hotel_chat.json", format="contact_lens")
-    assert record.reason == "not a contact_lens file: expected an object with Transcript and Participants"
+    assert record.reason == "not a contact_lens file: expected an object with the lists Transcript and Participants"
 
 
 def test_broken_folder_yields_one_record_per_record_read_with_readable_reasons():
@@ -465,3 +470,240 @@ def test_undecodable_bytes_in_a_one_document_file_name_the_line(tmp_path):
         "another encoding"
     )
     assert list(iter_records(str(path))) == [record]
+
+
+def nested(levels: int) -> str:
+    """JSON text of an object nested ``levels`` deep."""
+    return '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+def test_poison_jsonl_lines_are_rejected_one_by_one_and_the_lines_around_them_are_read(tmp_path):
+    turns = '"turns": [{"speaker": "customer", "text": "ab\\ud800cd"}]'
+    lines = [
+        '{"id": "ok-1", "turns": [{"speaker": "agent", "text": "hi"}]}',
+        '{"id": "emoji", ' + turns + "}",
+        '{"id": "deep-300", "metadata": ' + nested(300) + ", " + turns + "}",
+        '{"id": "deep-100k", "metadata": ' + nested(100_000) + ", " + turns + "}",
+        "[" * 100_000,
+        '{"id": "x\\ud83d", ' + turns + "}",
+        '{"id": "turn-deep", "turns": [{"speaker": "agent", "text": "hi", "metadata": ' + nested(40) + "}]}",
+        '{"id": "meta-list", "metadata": [1, 2], "queue": "vip", ' + turns + "}",
+        '{"id": "ok-2", "turns": [{"speaker": "agent", "text": "bye"}]}',
+    ]
+    path = tmp_path / "poison.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    records = read(path)
+    too_deep = "JSON nested too deeply to read (Python's parser stops near 1000 levels); flatten it"
+    assert [(r.location, r.reason) for r in records] == [
+        ("line 1", None),
+        ("line 2", None),
+        ("line 3", "line 3: metadata: Value error, nested deeper than 32 levels; flatten it"),
+        ("line 4", f"line 4: {too_deep}"),
+        ("line 5", f"line 5: {too_deep}"),
+        ("line 6", "line 6: id: Value error, holds an unpaired surrogate (a truncated emoji?); ids must be exact, "
+                   "fix the source"),
+        ("line 7", "line 7: turns.0.metadata: Value error, nested deeper than 32 levels; flatten it"),
+        ("line 8", "line 8: metadata: Input should be a valid dictionary"),
+        ("line 9", None),
+    ]
+    emoji = records[1].transcript
+    assert texts(emoji) == ["ab\ufffdcd"]
+    assert emoji.metadata == {
+        "warnings": ["turns.0.text: unpaired surrogate (a truncated emoji?) replaced with U+FFFD"]
+    }
+    for record in records:  # everything a later step writes can be encoded
+        shown = record.transcript.model_dump(mode="json") if record.transcript else [record.reason, record.raw]
+        json.dumps(shown, ensure_ascii=False).encode("utf-8")
+
+
+def test_surrogates_in_labels_and_metadata_are_replaced_and_listed_in_one_warning():
+    transcript = Transcript.model_validate(json.loads(
+        '{"id": "s", "business_line": "food\\udc00", "metadata": {"k\\ud800": ["v\\ud83d"], "warnings": "old"},'
+        ' "turns": [{"speaker": "agent", "text": "ok", "speaker_label": "\\ud800"}]}'
+    ))
+    assert (transcript.business_line, transcript.turns[0].speaker_label) == ("food\ufffd", "\ufffd")
+    assert transcript.metadata == {"k\ufffd": ["v\ufffd"], "warnings": [
+        "old", "turns.0.speaker_label, business_line, metadata: unpaired surrogate (a truncated emoji?) replaced "
+        "with U+FFFD",
+    ]}
+
+
+def test_poison_json_documents_are_rejected_not_raised(tmp_path):
+    (tmp_path / "a_deep.json").write_text("[" * 100_000)
+    (tmp_path / "b_items.json").write_text('["\\ud800", {"id": "i-1", "turns": [{"speaker": "bot", "text": "hi"}]}]')
+    (tmp_path / "c_lens_segments.json").write_text(json.dumps({"Transcript": 5, "Participants": []}))
+    (tmp_path / "d_lens_talk_time.json").write_text(json.dumps({
+        "Transcript": [{"ParticipantId": "A", "Content": "hi"}],
+        "Participants": [{"ParticipantId": "A", "ParticipantRole": "AGENT"}],
+        "ConversationCharacteristics": {"TalkTime": {"DetailsByParticipant": {"AGENT": 5}}},
+    }))
+    (tmp_path / "e_ccai_entries.json").write_text(json.dumps({"entries": 5, "transcript": {"transcriptSegments": [
+        {"text": "hi", "segmentParticipant": {"role": "AGENT"}, "messageTime": "9999-12-31T23:59:59-05:00"},
+    ]}}))
+    (tmp_path / "f_ccai_usec.json").write_text(json.dumps({"entries": [
+        {"role": "AGENT", "text": "hi", "start_timestamp_usec": 10**30},
+    ]}))
+    records = read(tmp_path)
+    assert [(Path(r.source).name, r.location, r.transcript is not None) for r in records] == [
+        ("a_deep.json", "file", False),
+        ("b_items.json", "item 1", False),
+        ("b_items.json", "item 2", True),
+        ("c_lens_segments.json", "file", False),
+        ("d_lens_talk_time.json", "file", True),
+        ("e_ccai_entries.json", "file", True),
+        ("f_ccai_usec.json", "file", True),
+    ]
+    assert records[0].reason == "JSON nested too deeply to read (Python's parser stops near 1000 levels); flatten it"
+    assert (records[1].reason, records[1].raw) == ("item 1: expected a transcript object, found a string", '"\\ud800"')
+    assert records[3].reason.startswith("unrecognised JSON")
+    assert records[4].transcript.metadata["talk_time_ms"] == {"AGENT": None}
+    assert [turn.ts for turn in records[5].transcript.turns + records[6].transcript.turns] == [None, None]
+
+
+def test_links_fifos_and_unlistable_folders_are_rejected_not_skipped(tmp_path, monkeypatch):
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "a_good.jsonl").write_text('{"id": "g", "turns": [{"speaker": "agent", "text": "hi"}]}\n')
+    (folder / "b_dangling.jsonl").symlink_to(folder / "gone.jsonl")
+    (folder / "c_loop.jsonl").symlink_to(folder / "c_loop.jsonl")
+    (folder / "d_parent").symlink_to(folder)
+    (folder / "e_linked.jsonl").symlink_to(folder / "a_good.jsonl")
+    os.mkfifo(folder / "f_pipe.jsonl")  # opening it to read would block until a writer comes
+    (folder / "locked" / "x.jsonl").write_text('{"id": "x", "turns": [{"speaker": "agent", "text": "hi"}]}\n')
+    real_scandir = os.scandir
+
+    def scandir(path):  # tests run as root, whom chmod does not lock out: refuse the listing itself
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    records = read(folder)
+    assert [(Path(r.source).name, r.transcript.id if r.transcript else r.reason) for r in records] == [
+        ("a_good.jsonl", "g"),
+        ("b_dangling.jsonl", f"a dangling link: its target {folder / 'gone.jsonl'} does not exist; fix or remove it"),
+        ("c_loop.jsonl", "a link loop: this symbolic link leads back to itself; fix or remove it"),
+        ("d_parent", "a link to a folder: not followed, as links can loop; pass the folder itself to read it"),
+        ("e_linked.jsonl", "g"),
+        ("f_pipe.jsonl", "not a regular file (a FIFO); only regular files are read"),
+        ("locked", "cannot list this folder: Permission denied; check its permissions"),
+    ]
+    assert records[-1].position == total_bytes([folder]) == 2 * (folder / "a_good.jsonl").stat().st_size
+    assert list_inputs(folder) == [Path(r.source) for r in records]
+    [fifo] = read(folder / "f_pipe.jsonl")
+    assert fifo.reason == "not a regular file (a FIFO); only regular files are read"
+
+
+def test_long_csv_cells_are_read_and_an_oversized_cell_rejects_only_its_own_transcript(tmp_path):
+    long_email = "退款" * 100 * 1024  # 400 KiB of UTF-8, past the csv module's default 128 KiB cell limit
+    oversized = "x" * (CSV_FIELD_LIMIT + 1)
+    path = tmp_path / "cells.csv"
+    path.write_text(
+        "id,speaker,text\n"
+        f'a,customer,"{long_email}\nsecond line"\na,agent,ok\n'
+        f'b,customer,"start\n{oversized}\nmore ""quoted"" text, with a comma\nend"\nb,agent,ok\n'
+        f"c,customer,{oversized}\n"
+        "d,customer,last\n"
+    )
+    records = read(path)
+    assert [(r.location, r.transcript.id if r.transcript else r.reason) for r in records] == [
+        ("rows 2-3", "a"),
+        ("rows 4-5", f"rows 4-5: row 4: cannot read it as CSV: field larger than field limit ({CSV_FIELD_LIMIT})"),
+        ("row 6", f"row 6: row 6: cannot read it as CSV: field larger than field limit ({CSV_FIELD_LIMIT})"),
+        ("row 7", "d"),
+    ]
+    assert texts(records[0].transcript) == [f"{long_email}\nsecond line", "ok"]
+    assert records[1].raw.startswith('b,customer,"start\nxxx')
+
+
+def test_ids_written_as_numbers_keep_their_text(tmp_path):
+    (tmp_path / "a.jsonl").write_text(
+        '{"id": 1e999, "customer_id": 1.50, "order_id": 12345678901234567890, "turns": [{"speaker": "agent", '
+        '"text": "hi", "start_ms": 1.0e3}]}\n'
+        '{"id": NaN, "turns": [{"speaker": "agent", "text": "hi"}]}\n'
+    )
+    (tmp_path / "b.json").write_text('[{"id": 2.0, "turns": [{"speaker": "agent", "text": "hi"}]}, 3.5]')
+    (tmp_path / "c.csv").write_text("id,speaker,text\n1e999,agent,hi\n")
+    records = read(tmp_path)
+    first = records[0].transcript
+    assert (first.id, first.customer_id, first.order_id, first.turns[0].start_ms) == (
+        "1e999", "1.50", "12345678901234567890", 1000
+    )
+    assert records[1].reason == "line 2: id: Value error, the number nan is not an id; write ids as text"
+    assert [r.transcript.id if r.transcript else None for r in records[2:]] == ["2.0", None, "1e999"]
+
+
+PST = timezone(timedelta(hours=-8))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2015-02-24 11:35:52 -0800", datetime(2015, 2, 24, 11, 35, 52, tzinfo=PST)),
+    ("2024/03/01 12:00", datetime(2024, 3, 1, 12, 0)),
+    ("2024-03-01T12:00:00.000+0800", datetime(2024, 3, 1, 12, 0, tzinfo=CST)),
+    ("20240301", datetime(2024, 3, 1)),
+    ("2024-03-01T12:00:00.123456789Z", datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)),
+    ("2024-03-01 09:05:00 PM UTC", datetime(2024, 3, 1, 21, 5, tzinfo=UTC)),
+    ("2024-03-01 12:00 AM", datetime(2024, 3, 1, 0, 0)),
+    ("2024.3.1", datetime(2024, 3, 1)),
+    ("2024年3月1日 12:00", datetime(2024, 3, 1, 12, 0)),
+    ("2024年3月1日 12时30分", datetime(2024, 3, 1, 12, 30)),
+    ("2024年3月1日12点30分15秒", datetime(2024, 3, 1, 12, 30, 15)),
+    (1709294400, datetime(2024, 3, 1, 12, 0, tzinfo=UTC)),
+    (1709294400.5, datetime(2024, 3, 1, 12, 0, 0, 500000, tzinfo=UTC)),
+    (1709294400123, datetime(2024, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)),
+    ("1709294400", datetime(2024, 3, 1, 12, 0, tzinfo=UTC)),
+    ("1709294400123", datetime(2024, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)),
+    (" ", None),
+])
+def test_read_time_reads_the_forms_exports_write(value, expected):
+    assert read_time(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "03/01/2024 12:00", "yesterday", "12:00", "5", 20240301, 1709294400123456, -1709294400,
+    float("inf"), True, "2024-13-01", "2024-03-01 25:00", "2024-03-01 13:00 PM", "2024-03-01 12:00 +2500",
+    "3000-01-01", "2024-03-0112:00", "2024-03-01 12:00 garbage",
+])
+def test_read_time_refuses_what_it_would_have_to_guess(value):
+    with pytest.raises(ValueError, match="time|number|outside the years"):
+        read_time(value)
+
+
+def test_unreadable_times_are_dropped_with_a_warning_and_the_transcript_is_kept(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text(
+        "id,speaker,text,started_at,ts,channel\n"
+        "t1,customer,hi,2015-02-24 11:35:52 -0800,1709294400123,微信\n"
+        "t1,agent,hello,,soon,\n"
+        "t2,customer,hi,next tuesday,2024年3月1日 12时30分,WhatsApp\n"
+    )
+    first, second = (record.transcript for record in read(path))
+    assert (first.started_at, first.turns[0].ts, first.turns[1].ts) == (
+        datetime(2015, 2, 24, 11, 35, 52, tzinfo=PST), datetime(2024, 3, 1, 12, 0, 0, 123000, tzinfo=UTC), None
+    )
+    assert first.metadata["warnings"] == [f"turns.1.ts: cannot read the time 'soon'; {EXPECTED}; dropped"]
+    assert (second.started_at, second.turns[0].ts) == (None, datetime(2024, 3, 1, 12, 30))
+    assert second.metadata["warnings"] == [f"started_at: cannot read the time 'next tuesday'; {EXPECTED}; dropped"]
+    assert (first.channel, first.metadata["channel_original"], second.channel) == ("wechat", "微信", "whatsapp")
+    assert "channel_original" not in second.metadata
+
+
+@pytest.mark.parametrize(("given", "channel", "original"), [
+    ("chat", "chat", None),
+    ("Voice", "call", "Voice"),
+    ("PHONE_CALL", "call", "PHONE_CALL"),
+    ("E-Mail", "email", "E-Mail"),
+    ("短信", "sms", "短信"),
+    ("weibo", "social", "weibo"),
+    ("电话", "call", "电话"),
+    ("在线", "chat", "在线"),
+    ("工单", "ticket", "工单"),
+    ("Voicemail", "voicemail", None),
+    ("Live Chat", "chat", "Live Chat"),
+    ("kiosk", "kiosk", None),
+    (" ", None, None),
+])
+def test_any_channel_is_accepted_and_synonyms_map_to_canonical_names(given, channel, original):
+    transcript = Transcript(id="c", channel=given, turns=[{"speaker": "agent", "text": "hi"}])
+    assert (transcript.channel, transcript.metadata.get("channel_original")) == (channel, original)
+    assert channel is None or channel in CHANNELS or channel == "kiosk"

@@ -1,15 +1,19 @@
 """Transcript readers: files and folders in, one ``Record`` per record read out.
 
 Every record read yields exactly one ``Record``: a validated ``Transcript`` or a readable reason. Nothing is
-skipped silently: unsupported files, empty files and files that break while being read each yield a rejected
-record. ``Record.position`` counts the raw (on-disk, compressed) bytes consumed across all inputs, so a
-progress bar can run against ``total_bytes(paths)``.
+skipped silently: unsupported files, empty files, files that break while being read, dangling links, link loops,
+links to folders (not followed: they can loop), FIFOs and devices (never opened: they could block) and folders
+that cannot be listed each yield a rejected record. Hidden files and folders (``.name``) are left out.
+``Record.position`` counts the raw (on-disk, compressed) bytes consumed across all inputs, so a progress bar
+can run against ``total_bytes(paths)``.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import partial
@@ -38,6 +42,8 @@ EXTENSIONS = {
     ".srt": "srt",
 }
 
+LINKED_FOLDER = "a link to a folder: not followed, as links can loop; pass the folder itself to read it"
+
 Reader = Callable[[Source, ReaderOptions], Iterator[Record]]
 READERS: dict[str, Reader] = {
     "jsonl": read_jsonl,
@@ -57,10 +63,9 @@ def iter_records(paths: Iterable[str | Path], options: ReaderOptions | None = No
     options = options or ReaderOptions()
     _check_options(options)
     position = 0
-    for file in list_inputs(paths):
-        if not file.exists():
-            missing = rejected(str(file), "file", "no such file or folder; check the path", None)
-            yield replace(missing, position=position)
+    for file, problem in _inputs(paths):
+        if problem is not None:
+            yield replace(rejected(str(file), "file", problem, None), position=position)
             continue
         source = Source(file, options.encoding)
         for record, consumed in _read_file(source, options):
@@ -69,15 +74,14 @@ def iter_records(paths: Iterable[str | Path], options: ReaderOptions | None = No
 
 
 def list_inputs(paths: Iterable[str | Path] | str | Path) -> list[Path]:
-    """The files ``iter_records`` reads, in its order; a missing path stays in the list (reading it yields its
-    rejection)."""
-    return [file for path in _as_list(paths)
-            for file in (_files(Path(path)) if Path(path).exists() else [Path(path)])]
+    """The files ``iter_records`` reads, in its order; paths it cannot read (missing, a link loop, a FIFO, a
+    folder that cannot be listed) stay in the list: reading one yields its rejection."""
+    return [file for file, _ in _inputs(paths)]
 
 
 def total_bytes(paths: Iterable[str | Path]) -> int:
-    """The on-disk size of every file ``iter_records`` visits: the final ``Record.position``."""
-    return sum(file.stat().st_size for file in list_inputs(paths) if file.exists())
+    """The on-disk size of every file ``iter_records`` reads: the final ``Record.position``."""
+    return sum(file.stat().st_size for file, problem in _inputs(paths) if problem is None)
 
 
 def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:
@@ -95,17 +99,48 @@ def _check_options(options: ReaderOptions) -> None:
             raise ValueError(f"unknown encoding {options.encoding!r}") from error
 
 
-def _files(path: Path) -> Iterator[Path]:
-    """The file itself, or every non-hidden file under the folder, sorted by path."""
-    if not path.is_dir():
-        yield path
-        return
-    found = []
-    for folder, subfolders, names in os.walk(path):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        files = (Path(folder, name) for name in names if not name.startswith("."))
-        found.extend(file for file in files if file.is_file())
-    yield from sorted(found)
+def _inputs(paths: Iterable[str | Path] | str | Path) -> Iterator[tuple[Path, str | None]]:
+    """Each input file with why it cannot be read (None for a regular file), folders walked in sorted order."""
+    for path in map(Path, _as_list(paths)):
+        if path.is_dir():
+            yield from _walk(path)
+        else:
+            yield path, _not_a_regular_file(path)
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    """Every non-hidden entry under ``folder``, sorted by path; links to folders are reported, not followed."""
+    found: list[tuple[Path, str | None]] = []
+
+    def unlistable(error: OSError) -> None:
+        reason = f"cannot list this folder: {error.strerror}; check its permissions"
+        found.append((Path(error.filename or folder), reason))
+
+    for parent, subfolders, names in os.walk(folder, onerror=unlistable):
+        linked = [name for name in subfolders if Path(parent, name).is_symlink() and not name.startswith(".")]
+        found.extend((Path(parent, name), LINKED_FOLDER) for name in linked)
+        subfolders[:] = [name for name in subfolders if not name.startswith(".") and name not in linked]
+        found.extend((Path(parent, name), None) for name in names if not name.startswith("."))
+    for path, problem in sorted(found, key=lambda item: item[0]):
+        yield path, problem or _not_a_regular_file(path)
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` is not a regular file that can be opened without blocking, or None when it is one."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if not path.is_symlink():
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                return "no such file or folder; check the path"
+            return f"cannot read this file: {error.strerror}"
+        if error.errno == errno.ELOOP:
+            return "a link loop: this symbolic link leads back to itself; fix or remove it"
+        return f"a dangling link: its target {os.readlink(path)} does not exist; fix or remove it"
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"not a regular file ({kind}); only regular files are read"
 
 
 def _read_file(source: Source, options: ReaderOptions) -> Iterator[tuple[Record, int]]:

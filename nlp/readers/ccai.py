@@ -7,7 +7,7 @@
 Speakers: END_USER/CUSTOMER → customer, HUMAN_AGENT/AGENT → agent, AUTOMATED_AGENT → bot (through the
 shared synonym table, so ``speaker_map`` can override). Id: the last part of ``name``, else the file stem.
 Times: each turn's ``start_ms`` is relative to the earliest entry; ``ts`` is the absolute time when the
-timestamps are epoch-based (after 2000). ``medium`` PHONE_CALL → call, CHAT → chat.
+timestamps are epoch-based (2000–2200). ``medium`` PHONE_CALL → call, CHAT → chat.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from nlp.readers.common import dig, keep_present, language_from_code
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _YEAR_2000_USEC = 946_684_800_000_000
+_YEAR_2200_USEC = 7_258_118_400_000_000  # later "epoch" times are corrupt (and overflow datetime)
 
 
 def is_ccai(data: Any) -> bool:
@@ -29,7 +30,7 @@ def is_ccai(data: Any) -> bool:
 
 def ccai_transcript(data: dict[str, Any], default_id: str) -> dict[str, Any]:
     """The canonical transcript dict for one CCAI conversation."""
-    if "entries" in data:
+    if isinstance(data.get("entries"), list):
         return _from_entries(data["entries"], default_id)
     return _from_conversation(data, default_id)
 
@@ -97,7 +98,7 @@ def _timed_turns(timed: list[tuple[Any, Any]]) -> list[Any]:
     for usec, turn in timed:
         if usec is not None and isinstance(turn, dict):
             turn = {**turn, "start_ms": (usec - first) // 1000}
-            if usec >= _YEAR_2000_USEC:
+            if _YEAR_2000_USEC <= usec < _YEAR_2200_USEC:
                 turn["ts"] = _EPOCH + timedelta(microseconds=usec)
         turns.append(turn)
     return turns
@@ -116,8 +117,8 @@ def _usec(timestamp: Any) -> int | None:
         return None
     try:
         moment = datetime.fromisoformat(timestamp)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return (moment - _EPOCH) // timedelta(microseconds=1)
+    except (ValueError, OverflowError):  # OverflowError: a time at the calendar's edge shifted by its zone
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1)

@@ -43,8 +43,17 @@ class ReaderOptions:
 
 
 def rejected(source: str, location: str, reason: str, raw: str | None) -> Record:
-    """A record that could not become a transcript; ``position`` is filled in by ``iter_records``."""
-    return Record(source, location, 0, None, reason, None if raw is None else raw[:RAW_LIMIT])
+    """A record that could not become a transcript; ``position`` is filled in by ``iter_records``.
+
+    Surrogates a JSON source smuggled into ``reason`` or ``raw`` are shown as ``\\ud800`` escapes, so the
+    quarantine can still be written as UTF-8.
+    """
+    raw = None if raw is None else _encodable(raw[:RAW_LIMIT])
+    return Record(source, location, 0, None, _encodable(reason), raw)
+
+
+def _encodable(text: str) -> str:
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def resolve_role(label: str, speaker_map: Mapping[str, str]) -> str | None:

@@ -17,18 +17,18 @@ from nlp.readers.common import dig, keep_present, language_from_code
 
 def is_contact_lens(data: Any) -> bool:
     """Contact Lens output always carries both ``Transcript`` and ``Participants``."""
-    return isinstance(data, dict) and "Transcript" in data and "Participants" in data
+    return isinstance(dig(data, "Transcript"), list) and isinstance(dig(data, "Participants"), list)
 
 
 def contact_lens_transcript(data: dict[str, Any], default_id: str) -> dict[str, Any]:
     """The canonical transcript dict for one Contact Lens analysis."""
     roles = {
         str(participant.get("ParticipantId")): participant.get("ParticipantRole")
-        for participant in data.get("Participants") or []
+        for participant in data["Participants"]
         if isinstance(participant, dict)
     }
-    turns = [_turn(segment, roles) for segment in data.get("Transcript") or []]
-    characteristics = data.get("ConversationCharacteristics") or {}
+    turns = [_turn(segment, roles) for segment in data["Transcript"]]
+    characteristics = data.get("ConversationCharacteristics")
     language_code = data.get("LanguageCode")
     return {
         "id": dig(data, "CustomerMetadata", "ContactId") or default_id,
@@ -43,7 +43,7 @@ def contact_lens_transcript(data: dict[str, Any], default_id: str) -> dict[str, 
                 "talk_time_ms": _talk_time(characteristics),
                 "non_talk_time_ms": dig(characteristics, "NonTalkTime", "TotalTimeMillis"),
                 "interruptions": dig(characteristics, "Interruptions", "TotalCount"),
-                "duration_ms": characteristics.get("TotalConversationDurationMillis"),
+                "duration_ms": dig(characteristics, "TotalConversationDurationMillis"),
                 "categories": dig(data, "Categories", "MatchedCategories") or None,
             }
         ),
@@ -72,7 +72,8 @@ def _turn(segment: Any, roles: dict[str, Any]) -> Any:
     )
 
 
-def _talk_time(characteristics: dict[str, Any]) -> dict[str, Any] | None:
-    by_participant = dig(characteristics, "TalkTime", "DetailsByParticipant") or {}
-    talk_time = {role: details.get("TotalTimeMillis") for role, details in by_participant.items()}
-    return talk_time or None
+def _talk_time(characteristics: Any) -> dict[str, Any] | None:
+    by_participant = dig(characteristics, "TalkTime", "DetailsByParticipant")
+    if not isinstance(by_participant, dict):
+        return None
+    return {role: dig(details, "TotalTimeMillis") for role, details in by_participant.items()} or None

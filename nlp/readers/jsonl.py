@@ -2,6 +2,7 @@
 
 A ``.json`` file may hold an Amazon Connect Contact Lens analysis, a Google CCAI Insights conversation, one
 canonical transcript object (its id defaults to the file stem) or a list of canonical transcript objects.
+Ids are text: one written as a number keeps the digits as written (``1e999`` stays "1e999", not "inf").
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from nlp.readers.ccai import ccai_transcript, is_ccai
-from nlp.readers.common import ReaderOptions, Record, rejected, validate
+from nlp.readers.common import ReaderOptions, Record, dig, rejected, validate
 from nlp.readers.contact_lens import contact_lens_transcript, is_contact_lens
 from nlp.readers.source import Source, describe_decode_error
 
 PLATFORM_SHAPES = {
-    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with Transcript and Participants"),
+    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with the lists Transcript and Participants"),
     "ccai": (is_ccai, ccai_transcript, "an object with entries, or with transcript.transcriptSegments"),
 }
 EXPECTED_JSON = (
-    "expected an Amazon Connect Contact Lens analysis (keys Transcript and Participants), a Google CCAI "
+    "expected an Amazon Connect Contact Lens analysis (lists Transcript and Participants), a Google CCAI "
     "Insights conversation (entries, or transcript.transcriptSegments), a transcript object (id, turns) "
     "or a list of transcript objects"
 )
+ID_FIELDS = ("id", "customer_id", "order_id")
+TOO_DEEP = "JSON nested too deeply to read (Python's parser stops near 1000 levels); flatten it"
 
 
 def read_jsonl(source: Source, options: ReaderOptions) -> Iterator[Record]:
@@ -40,13 +43,16 @@ def read_jsonl(source: Source, options: ReaderOptions) -> Iterator[Record]:
         if not text:
             continue
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except json.JSONDecodeError as error:
             reason = (
                 f"{location}: invalid JSON: {error.msg} (column {error.colno}); "
                 "each line must be one complete JSON object"
             )
             yield rejected(source.name, location, reason, text)
+            continue
+        except RecursionError:
+            yield rejected(source.name, location, f"{location}: {TOO_DEEP}", text)
             continue
         if not isinstance(data, dict):
             reason = f"{location}: expected a JSON object (one transcript per line), found {_json_type(data)}"
@@ -59,10 +65,13 @@ def read_json(source: Source, options: ReaderOptions, shape: str | None = None) 
     """A whole JSON document; ``shape`` ("contact_lens" or "ccai") forces how it is read."""
     text = source.read_text()
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except json.JSONDecodeError as error:
         reason = f"line {error.lineno}: invalid JSON: {error.msg} (column {error.colno}); fix or re-export it"
         yield rejected(source.name, "file", reason, text)
+        return
+    except RecursionError:
+        yield rejected(source.name, "file", TOO_DEEP, text)
         return
     speaker_map = options.speaker_map
     shape = shape or next((name for name, (matches, _, _) in PLATFORM_SHAPES.items() if matches(data)), None)
@@ -79,6 +88,26 @@ def read_json(source: Source, options: ReaderOptions, shape: str | None = None) 
     else:
         found = f"keys {', '.join(sorted(data))}" if isinstance(data, dict) else _json_type(data)
         yield rejected(source.name, "file", f"unrecognised JSON: {EXPECTED_JSON}; found {found}", text)
+
+
+def load_json(text: str) -> Any:
+    """``json.loads``, except that ids written as non-integer numbers keep their text, as written.
+
+    The usual parse is kept; only a document with such an id is parsed again with floats as text, for the ids.
+    """
+    data = json.loads(text)
+    if any(isinstance(dig(item, key), float) for item in _objects(data) for key in ID_FIELDS):
+        as_written = json.loads(text, parse_float=str)
+        for item, written in zip(_objects(data), _objects(as_written), strict=True):
+            item.update({key: written[key] for key in ID_FIELDS if isinstance(item.get(key), float)})
+    return data
+
+
+def _objects(data: Any) -> list[dict[str, Any]]:
+    """The transcript objects of a parsed document: itself, or the objects of a top-level list."""
+    if isinstance(data, dict):
+        return [data]
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
 def _read_items(items: list[Any], source: Source, options: ReaderOptions) -> Iterator[Record]:

@@ -2,22 +2,22 @@
 
 Optional header lines at the top, ``# key: value``, set id, channel, started_at, customer_id, order_id,
 business_line and language; other keys go to metadata. The id defaults to the file stem. Each turn line is an
-optional timestamp (``[00:01:02]`` → start_ms, ``[2026-10-01 10:00:00]`` → ts; the brackets may be left out
-when a space follows), a speaker prefix (a role synonym such as 客服, 客户, Agent, Customer, optionally
-numbered as in 客服01, or a label from ``speaker_map``) with ``：`` or ``:``, then the text. A line without
-a prefix continues the previous turn (joined with a newline); text before the first turn is kept in
-``metadata["preamble"]``.
+optional timestamp (``[00:01:02]`` → start_ms; ``[2026-10-01 10:00:00]`` or any other time ``nlp.timestamps``
+reads → ts; the brackets may be left out when a space follows), a speaker prefix (a role synonym such as 客服,
+客户, Agent, Customer, optionally numbered as in 客服01, or a label from ``speaker_map``) with ``：`` or ``:``,
+then the text. A line without a prefix continues the previous turn (joined with a newline); text before the
+first turn is kept in ``metadata["preamble"]``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from nlp.readers.common import ReaderOptions, Record, rejected, split_speaker_prefix, validate
 from nlp.readers.source import Source
+from nlp.timestamps import read_time
 
 TRANSCRIPT_FIELDS = ("id", "channel", "started_at", "customer_id", "order_id", "business_line", "language")
 NO_TURNS = (
@@ -29,7 +29,6 @@ _HEADER = re.compile(r"#\s*(?P<key>\w+)\s*[:：]\s*(?P<value>.*)")
 _BRACKETED_STAMP = re.compile(r"\s*\[\s*(?P<stamp>[^\]]+?)\s*\]\s*(?P<rest>.*)", re.DOTALL)
 _BARE_STAMP = re.compile(r"\s*(?P<stamp>\d{4}-\d{1,2}-\d{1,2}[ T][\d:.]+|[\d:.,]+)\s+(?P<rest>.*)", re.DOTALL)
 _CLOCK = re.compile(r"(?:(?P<h>\d{1,2}):)?(?P<m>\d{1,2}):(?P<s>\d{2})(?:[.,](?P<frac>\d{1,3}))?")
-_DATETIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,6}))?")
 
 
 def read_text(source: Source, options: ReaderOptions) -> Iterator[Record]:
@@ -78,16 +77,12 @@ def _turn(line: str, speaker_map: dict[str, str]) -> dict[str, Any] | None:
 
 
 def _timing(stamp: str) -> dict[str, Any] | None:
-    """``01:02`` / ``00:01:02.5`` → ``{"start_ms": ...}``; ``2026-10-01 10:00:00`` → ``{"ts": ...}``."""
+    """``01:02`` / ``00:01:02.5`` → ``{"start_ms": ...}``; ``2026-10-01 10:00:00`` → ``{"ts": ...}``; else None."""
     if clock := _CLOCK.fullmatch(stamp):
         hours, minutes, seconds = int(clock["h"] or 0), int(clock["m"]), int(clock["s"])
         millis = int((clock["frac"] or "0").ljust(3, "0"))
         return {"start_ms": ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis}
-    if moment := _DATETIME.fullmatch(stamp):
-        parts = [int(part or 0) for part in moment.groups()]
-        parts[6] = int((moment[7] or "0").ljust(6, "0"))
-        try:
-            return {"ts": datetime(*parts)}
-        except ValueError:
-            return None
-    return None
+    try:
+        return {"ts": read_time(stamp)}
+    except ValueError:
+        return None

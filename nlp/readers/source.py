@@ -23,7 +23,7 @@ from charset_normalizer import from_bytes
 SAMPLE_BYTES = 64 * 1024
 
 # What reading a damaged file can raise; iter_records turns these into a rejected record for the file.
-READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, csv.Error)
+READ_ERRORS = (OSError, EOFError, ValueError, RecursionError, zlib.error, csv.Error)
 
 
 def sniff_encoding(sample: bytes, complete: bool) -> str:

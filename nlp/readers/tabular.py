@@ -8,8 +8,9 @@ column goes to transcript metadata, from the first row.
 
 Rows stream and contiguous rows with the same id form one transcript. An id that re-appears after other ids
 is rejected (the file must be sorted by id). A row without an id, speaker or text rejects its whole
-transcript, naming the row. Row numbers are what a spreadsheet shows: in a CSV the header is row 1; Parquet
-has no header, so its first row is row 1.
+transcript, naming the row; so does a cell over ``CSV_FIELD_LIMIT`` (the rows around it are still read). Row
+numbers are what a spreadsheet shows: in a CSV the header is row 1; Parquet has no header, so its first row is
+row 1.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ TURN_COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("id", "speaker", "text")
 DELIMITERS = (",", "\t", ";", "|")
 PARQUET_BATCH_ROWS = 1024
+# The largest CSV cell read (the csv module's default, 128 KiB, is less than a long e-mail); score-text uses it too.
+CSV_FIELD_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,21 @@ def read_csv(source: Source, options: ReaderOptions) -> Iterator[Record]:
     if first_line is None:
         return
     delimiter = max(DELIMITERS, key=lambda candidate: (first_line.count(candidate), candidate == ","))
+    csv.field_size_limit(CSV_FIELD_LIMIT)  # process-wide: set it for every file, whatever else changed it
     reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter)
     header = [cell.strip().lstrip("\ufeff") for cell in next(reader)]
     raw_lines.clear()
     defects.clear()
 
     def rows() -> Iterator[Row]:
-        for number, cells in enumerate(reader, start=2):
+        for number in itertools.count(2):
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                cells = _cells_before_error(lines, raw_lines, delimiter)
+                defects.append(f"cannot read it as CSV: {error}")
             raw = "".join(raw_lines)
             raw_lines.clear()
             defect = "; ".join(defects) or None
@@ -97,6 +108,21 @@ def read_csv(source: Source, options: ReaderOptions) -> Iterator[Record]:
                 yield Row(number, dict(zip(header, cells, strict=False)), raw, defect)
 
     yield from read_rows(source, header, rows(), options)
+
+
+def _cells_before_error(lines: Iterator[str], raw_lines: list[str], delimiter: str) -> list[str]:
+    """After the csv module gave up on a row: skip the rest of its quoted cell and read the cells before it.
+
+    The csv module drops the rest of the line it failed on; while the row's quotes are unbalanced the cell goes
+    on over the next lines, which are skipped so they are not read as rows. The cells before the failing one are
+    read from the row's start (the id usually comes first, so the row still rejects its own transcript).
+    """
+    quotes = sum(line.count('"') for line in raw_lines)
+    while quotes % 2 and (line := next(lines, None)) is not None:
+        quotes += line.count('"')
+    start = "".join(raw_lines)[: CSV_FIELD_LIMIT - 1]
+    cells = next(csv.reader([start], delimiter=delimiter), [])
+    return cells[:-1]  # the last one is the failing cell, cut short
 
 
 def read_parquet(source: Source, options: ReaderOptions) -> Iterator[Record]:
