@@ -132,8 +132,8 @@ class Turn(BaseModel):
         if isinstance(value, str):
             role = normalize_speaker(value)
             if role is None:
-                raise ValueError(
-                    f"unknown speaker {value!r}: use customer, agent, bot, ivr, system or third_party "
+                raise ValueError(  # names no input: the API's problems never echo it (the quarantine shows it)
+                    "unknown speaker: use customer, agent, bot, ivr, system or third_party "
                     "(or a synonym such as 客户, 客服, 坐席, 机器人, caller)"
                 )
             return role
@@ -226,9 +226,13 @@ class Transcript(BaseModel):
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """Turn pydantic's error list into one readable sentence naming each offending field."""
+    """Turn pydantic's error list into one readable sentence naming each offending field, and the unknown speaker
+    label as read (for the quarantine, which is redacted; the API's problems use the messages alone)."""
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "record"
-        parts.append(f"{where}: {item['msg']}")
+        value = item.get("input")
+        unknown_label = item["loc"][-1:] == ("speaker",) and isinstance(value, str) and len(value) <= 60
+        shown = f" (got {value!r})" if unknown_label else ""
+        parts.append(f"{where}: {item['msg']}{shown}")
     return "; ".join(parts)

@@ -389,8 +389,8 @@ def test_broken_folder_yields_one_record_per_record_read_with_readable_reasons()
         ("lines.jsonl", "line 3"): "line 3: expected a JSON object (one transcript per line), found an array",
         ("lines.jsonl", "line 4"): "line 4: turns: Field required",
         ("lines.jsonl", "line 5"): (
-            "line 5: turns.0.speaker: Value error, unknown speaker '店小二': use customer, agent, bot, ivr, "
-            "system or third_party (or a synonym such as 客户, 客服, 坐席, 机器人, caller)"
+            "line 5: turns.0.speaker: Value error, unknown speaker: use customer, agent, bot, ivr, "
+            "system or third_party (or a synonym such as 客户, 客服, 坐席, 机器人, caller) (got '店小二')"
         ),
         ("lines.jsonl", "line 6"): (
             "line 6: cannot decode bytes b'\\xff' as utf-8; fix the bytes, or pass --encoding if the file "

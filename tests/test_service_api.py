@@ -276,3 +276,18 @@ def test_problems_do_not_echo_what_the_caller_sent(api: Api) -> None:
     assert missing.status_code == 404 and "13812345678" not in missing.text
     bad_where = api.get("/v1/stages/ranking", params={"where": "13812345678"})
     assert bad_where.status_code == 422 and "13812345678" not in bad_where.text
+
+
+def test_validation_problems_name_the_field_not_the_value(api: Api) -> None:
+    body = {"id": "x", "turns": [{"speaker": "火星人13812345678", "text": "hi"}]}
+    refused = api.post("/v1/analyze", body)
+    assert refused.status_code == 422
+    assert "turns.0.speaker" in refused.text
+    assert "火星人" not in refused.text and "13812345678" not in refused.text
+
+
+def test_an_english_turn_longer_than_spacy_takes_is_analyzed(api: Api) -> None:
+    huge = {"id": "huge", "turns": [{"speaker": "customer", "text": "the rider is late again. " * 40_001}]}
+    response = api.post("/v1/analyze", huge, key=api.read_only_key)  # 1,000,025 characters, under the body limit
+    assert response.status_code == 200, response.text
+    assert len(response.json()["utterances"]) == 40_001

@@ -155,14 +155,15 @@ def test_a_batch_that_cannot_be_sent_fails_only_its_own_request() -> None:
     assert honest_ids == [f"honest-{i}" for i in range(9)]
 
 
-def test_unpaired_surrogates_and_huge_english_turns_are_client_errors(served: Served) -> None:
-    surrogate = '{"id": "s", "turns": [{"speaker": "customer", "text": "ab\\ud800cd"}]}'
-    response = served.client.post("/v1/analyze", content=surrogate,
-                                  headers={"X-API-Key": served.read_only_key, "Content-Type": "application/json"})
-    assert response.status_code in (200, 422), response.text
-    huge = {"id": "huge", "turns": [{"speaker": "customer", "text": "the rider is late again. " * 40_001}]}
-    response = served.client.post("/v1/analyze", json=huge, headers={"X-API-Key": served.read_only_key})
-    assert response.status_code == 200, response.text  # over spaCy's 1,000,000 characters, under the body limit
+def test_unpaired_surrogates_are_repaired_in_text_and_refused_in_ids(served: Served) -> None:
+    headers = {"X-API-Key": served.read_only_key, "Content-Type": "application/json"}
+    text = '{"id": "s", "turns": [{"speaker": "customer", "text": "ab\\ud800cd"}]}'
+    repaired = served.client.post("/v1/analyze", content=text, headers=headers)
+    assert repaired.status_code == 200, repaired.text
+    assert repaired.json()["utterances"][0]["text"] == "ab\ufffdcd"
+    identifier = '{"id": "s\\ud800", "turns": [{"speaker": "customer", "text": "hi"}]}'
+    refused = served.client.post("/v1/analyze", content=identifier, headers=headers)
+    assert refused.status_code == 422, refused.text
 
 
 def test_journeys_of_contacts_without_start_times(served: Served) -> None:
