@@ -110,10 +110,13 @@ def test_contact_summary_follows_from_the_utterances(api: Api) -> None:
     assert summary["stages"] == ["delivery", "refund"]
     assert [s["stage"] for s in result["segments"]] == ["delivery", "refund"]
     assert result["segments"][0]["stage_name"] == "配送"
-    third = max(1, len(customer) // 3)
-    scores = [u["sentiment_score"] for u in customer]
-    assert summary["emotion_trend"]["start"] == pytest.approx(sum(scores[:third]) / third, abs=1e-4)
-    assert summary["emotion_trend"]["end"] == pytest.approx(sum(scores[-third:]) / third, abs=1e-4)
+    # four customer utterances (骑手怎么还没到？ / 我都等了一个小时了，太慢了！ / 饭都凉了… / 太失望了，我要投诉你们！):
+    # the first and the last third are one utterance each, the first and the last
+    assert [u["text"][:4] for u in customer] == ["骑手怎么", "我都等了", "饭都凉了", "太失望了"]
+    first, last = customer[0]["sentiment_score"], customer[3]["sentiment_score"]
+    trend = summary["emotion_trend"]
+    assert (trend["start"], trend["end"]) == (pytest.approx(first, abs=1e-4), pytest.approx(last, abs=1e-4))
+    assert trend["change"] == pytest.approx(last - first, abs=2e-4)
     pain = summary["pain_signals"]
     assert pain["negative_at_end"] is True  # "太失望了，我要投诉你们！"
     assert pain["stage_switches"] == 1 and pain["handoffs"] == 0 and pain["escalated"] is False
