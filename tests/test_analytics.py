@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,11 +15,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from nlp.analytics.contacts import contact_facts
 from nlp.analytics.filters import Filters
 from nlp.analytics.journeys import find_journey
+from nlp.analytics.promises import judged_promises
 from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.analytics.trends import impact, stage_trend
+from nlp.analytics.trends import _robust_z, impact, stage_trend
 from nlp.store import Store
 
 SETTINGS = AnalyticsSettings()
@@ -128,8 +130,6 @@ def test_promise_broken_by_a_later_contact_after_its_deadline(store: Path) -> No
 
 
 def test_trend_flags_an_anomalous_week() -> None:
-    from nlp.analytics.trends import _robust_z
-
     z = _robust_z(pd.Series([10, 11, 9, 10, 12, 10, 40.0]))
     assert z.iloc[-1] > SETTINGS.anomaly_z and (z.iloc[:-1].abs() < SETTINGS.anomaly_z).all()
 
@@ -204,3 +204,114 @@ def test_an_empty_store_gives_empty_reports(tmp_path: Path) -> None:
         assert stage_trend(con, SETTINGS, stage="delivery").empty
         assert impact(con, SETTINGS, date(2026, 9, 15)).empty
         assert find_journey(con, SETTINGS, "O1") is None
+
+
+def _write_store(path: Path, transcripts: list[dict], utterances: list[dict], segments: list[dict],
+                 promises: list[dict]) -> Path:
+    with Store(path) as s:
+        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, promises)],
+                       [t["transcript_id"] for t in transcripts])
+    return path
+
+
+def test_a_contact_with_every_pain_component_scores_the_hand_computed_pain(tmp_path: Path) -> None:
+    """c1 (order O1) promises a call back within 24 hours; c2, a chat about O1 25 hours later, has all eleven
+    pain components: a bot first, then two named agents, the second one escalating; the agent answers the
+    customer's first message after 170 s; the customer says 又来 (effort), 说好的 (a chase) and 投诉 (threat)."""
+    c1, c2 = datetime(2026, 9, 1, 2, 0), datetime(2026, 9, 2, 3, 0)
+    turns = [  # (speaker, label, text, sentiment, score, emotion, service step, seconds after the start)
+        ("bot", None, "您好，我是智能助手", None, None, None, "self_service", 0),
+        ("customer", None, "我又来了，说好的今天送到", "neutral", 0.0, "neutral", "self_service", 30),
+        ("agent", "客服小李", "抱歉让您久等了", None, None, None, "online_agent", 200),
+        ("customer", None, "我要投诉", "negative", -0.8, "anger", "online_agent", 230),
+        ("agent", "客服小王", "已为您升级处理", None, None, None, "escalation", 260),
+        ("customer", None, "算了，太失望了", "negative", -0.6, "disappointment", "escalation", 290),
+    ]
+    utterances = [
+        {"transcript_id": "c1", "utterance_index": 0, "turn_index": 0, "sentence_index": 0, "speaker": "customer",
+         "speaker_label": None, "text": "骑手怎么还没到", "ts": c1, "stage": "delivery", "service_step": "online_agent",
+         "sentiment": "negative", "sentiment_score": -0.5, "emotion": "anxiety", "segment_index": 0},
+        {"transcript_id": "c1", "utterance_index": 1, "turn_index": 1, "sentence_index": 0, "speaker": "agent",
+         "speaker_label": "客服小李", "text": "我们会在24小时内给您回电", "ts": c1 + timedelta(minutes=1),
+         "stage": "delivery", "service_step": "online_agent", "segment_index": 0},
+    ] + [{"transcript_id": "c2", "utterance_index": i, "turn_index": i, "sentence_index": 0, "speaker": speaker,
+          "speaker_label": label, "text": text, "ts": c2 + timedelta(seconds=seconds), "stage": "delivery",
+          "service_step": step, "sentiment": sentiment, "sentiment_score": score, "emotion": emotion,
+          "segment_index": 0}
+         for i, (speaker, label, text, sentiment, score, emotion, step, seconds) in enumerate(turns)]
+    transcripts = [{"transcript_id": tid, "channel": "chat", "started_at": start, "customer_id": "u1",
+                    "order_id": "O1", "business_line": "food_delivery", "taxonomy": "food_delivery"}
+                   for tid, start in (("c1", c1), ("c2", c2))]
+    segments = [{"transcript_id": tid, "segment_index": 0, "stage": "delivery", "first_turn": 0, "last_turn": 5}
+                for tid in ("c1", "c2")]
+    promises = [{"transcript_id": "c1", "promise_index": 0, "turn_index": 1, "speaker": "agent",
+                 "text": "我们会在24小时内给您回电", "made_at": c1 + timedelta(minutes=1),
+                 "deadline": c1 + timedelta(hours=24, minutes=1)}]
+    db = _write_store(tmp_path / "cx.duckdb", transcripts, utterances, segments, promises)
+    with duckdb.connect(str(db), read_only=True) as con:
+        facts = contact_facts(con, SETTINGS).set_index("transcript_id")
+    c2_facts = facts.loc["c2"]
+    # customer scores 0.0, −0.8, −0.6: first third 0.0, last third −0.6
+    expected = {
+        "unresolved": 1.0,  # −0.6 < −0.2                                              weight 3
+        "negative_share": 2 / 3,  # two of three customer utterances negative            weight 2
+        "worsened": 0.3,  # (0.0 − (−0.6)) / 2                                          weight 1
+        "repeat_contact": 1.0,  # c1 about O1 25 hours earlier                           weight 2
+        "transfer": 1.0,  # 客服小李 and 客服小王                                          weight 1
+        "bot_handoff": 1.0,  # the bot's turn 0 before the agents' turns                weight 0.5
+        "escalation": 1.0,  # 客服小王's turn is in the escalation step                  weight 1
+        "long_wait": 1.0,  # customer at +30 s, first reply at +200 s: 170 s ≥ 120 s (chat) weight 1
+        "complaint_threat": 1.0,  # 投诉                                                  weight 2
+        "broken_promise": 1.0,  # c1's deadline (1 Sep 02:01 UTC + 24 h) passed before c2  weight 2
+        "effort": 0.5,  # one effort marker (又来) of the two that make it full           weight 1
+    }
+    assert {name: c2_facts[f"x_{name}"] for name in expected} == pytest.approx(expected)
+    # Σ w·x = 3 + 2·⅔ + 0.3 + 2 + 1 + 0.5 + 1 + 1 + 2 + 2 + 0.5 = 14.6333…; pain = 100 × 14.6333… / 16.5
+    assert c2_facts["pain"] == pytest.approx(88.686869)
+    # CES proxy: 1 + 6 × mean(effort 0.5, repeat 1, transfer 1, escalation 1, long wait 1) = 1 + 6 × 0.9
+    assert c2_facts["ces"] == pytest.approx(6.4)
+    assert c2_facts["max_wait_s"] == pytest.approx(170.0)
+
+
+def test_a_promise_with_a_fallback_is_broken_only_after_the_fallback(tmp_path: Path) -> None:
+    """Promises made at 10:00 (UTC) due at 12:00, each allowing a fallback of 14:00 the next day ("明天送到，要是没货那
+    就后天" style); the next contact of each order starts at a different time and never chases the promise."""
+    made = datetime(2026, 9, 1, 10, 0)
+    deadline, fallback = made + timedelta(hours=2), made + timedelta(days=1, hours=4)
+    cases = {  # order: (fallback, next contact's start, expected status)
+        "O1": (fallback, deadline + timedelta(hours=2), "kept"),  # after the deadline, before the fallback
+        "O2": (fallback, fallback, "kept"),  # exactly at the fallback: not after it
+        "O3": (fallback, fallback + timedelta(seconds=1), "broken"),  # one second after the fallback
+        "O4": (None, deadline + timedelta(seconds=1), "broken"),  # no fallback: the deadline counts
+        "O5": (None, deadline, "kept"),
+    }
+    transcripts, utterances, segments, promises = [], [], [], []
+    for order, (promise_fallback, next_start, _) in cases.items():
+        for tid, start, speaker, text in ((f"{order}-a", made, "agent", "明天给您送到，要是没货那就后天"),
+                                          (f"{order}-b", next_start, "customer", "你好，我想问一下发票")):
+            transcripts.append({"transcript_id": tid, "channel": "chat", "started_at": start, "order_id": order,
+                                "taxonomy": "food_delivery"})
+            utterances.append({"transcript_id": tid, "utterance_index": 0, "turn_index": 0, "sentence_index": 0,
+                               "speaker": speaker, "text": text, "ts": start, "stage": "delivery",
+                               "sentiment": "neutral", "sentiment_score": 0.0, "emotion": "neutral",
+                               "segment_index": 0})
+            segments.append({"transcript_id": tid, "segment_index": 0, "stage": "delivery", "first_turn": 0,
+                             "last_turn": 0})
+        promises.append({"transcript_id": f"{order}-a", "promise_index": 0, "turn_index": 0, "speaker": "agent",
+                         "text": "明天给您送到，要是没货那就后天", "made_at": made, "deadline": deadline,
+                         "fallback": promise_fallback})
+    db = _write_store(tmp_path / "cx.duckdb", transcripts, utterances, segments, promises)
+    with duckdb.connect(str(db), read_only=True) as con:
+        judged = judged_promises(con, SETTINGS)
+    assert dict(zip(judged["transcript_id"], zip(judged["next_id"], judged["status"], strict=True), strict=True)) == {
+        f"{order}-a": (f"{order}-b", status) for order, (_, _, status) in cases.items()}
+
+
+def test_robust_z_is_0_6745_times_the_distance_from_the_median_over_the_mad() -> None:
+    """Median 10, absolute deviations 2 1 0 0 1 2 and the last one's: their median (the MAD) is 1. The threshold
+    3.5 is crossed at 10 + 3.5 / 0.6745 = 15.18902…: 15.1891 is just above it, 15.1889 just below."""
+    for last, z_last, flagged in ((15.1891, 0.6745 * 5.1891, True), (15.1889, 0.6745 * 5.1889, False)):
+        z = _robust_z(pd.Series([8, 9, 10, 10, 11, 12, last]))
+        assert z.tolist() == pytest.approx([-1.349, -0.6745, 0.0, 0.0, 0.6745, 1.349, z_last], rel=1e-9)
+        assert bool(z.iloc[-1] > SETTINGS.anomaly_z) is flagged
+        assert abs(z.iloc[-1] - SETTINGS.anomaly_z) < 1e-4

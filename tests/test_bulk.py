@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -163,7 +164,8 @@ def test_cli_strict_exit_code_and_parquet_export(tmp_path: Path, archive: Path) 
     cli = [sys.executable, "-m", "nlp.cli"]
     lenient = subprocess.run([*cli, "score", str(archive), "--db", str(db)], capture_output=True, text=True)
     assert lenient.returncode == 0
-    assert "quarantined" in lenient.stdout and "1" in lenient.stdout
+    assert printed_counts(lenient.stdout) == {"read": 51, "scored": 50, "quarantined": 1,
+                                              "skipped (already scored)": 0}
     strict = subprocess.run([*cli, "score", str(archive), "--db", str(db), "--strict"], capture_output=True,
                             text=True)
     assert strict.returncode == 1
@@ -175,3 +177,119 @@ def test_cli_strict_exit_code_and_parquet_export(tmp_path: Path, archive: Path) 
                               capture_output=True, text=True)
     assert exported.returncode == 0, exported.stderr
     assert duckdb.sql(f"SELECT count(*) FROM '{out}'").fetchall() == rows(db, "SELECT count(*) FROM utterances")
+
+
+def printed_counts(stdout: str) -> dict[str, int]:
+    """The rows of the run table ``journeylens score`` prints: label -> count."""
+    return {label.strip(): int(value.replace(",", ""))
+            for label, value in re.findall(r"^[│|] ([a-z() ]+?)\s+[│|] ([\d,]+)\s+[│|]$", stdout, re.MULTILINE)}
+
+
+def stored_tables(db: Path) -> dict[str, list[tuple]]:
+    """Every stored row of the four transcript tables, sorted, without what differs between runs (run id, time)."""
+    return {name: rows(db, f"SELECT {columns} FROM {name} ORDER BY ALL") for name, columns in (
+        ("transcripts", "* EXCLUDE (run_id, scored_at)"), ("utterances", "*"), ("segments", "*"), ("promises", "*"))}
+
+
+# The CLI, with Store.write_tables wrapped (test-side only) so that the process SIGKILLs itself inside the second
+# batch's write, right after the transcripts table's INSERT and before the other tables'.
+KILL_INSIDE_THE_SECOND_WRITE = textwrap.dedent("""
+    import os, signal, sys
+    import nlp.store
+
+    class KillAfterTranscriptsInsert:
+        def __init__(self, con):
+            self.con = con
+        def execute(self, sql, *args):
+            result = self.con.execute(sql, *args)
+            if sql.startswith("INSERT INTO transcripts"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    real_write_tables = nlp.store.Store.write_tables
+    writes = 0
+    def write_tables(self, tables, ids):
+        global writes
+        writes += 1
+        if writes == 2:
+            self.con = KillAfterTranscriptsInsert(self.con)
+        return real_write_tables(self, tables, ids)
+    nlp.store.Store.write_tables = write_tables
+
+    sys.argv = ["journeylens", "score", *sys.argv[1:]]
+    from nlp.cli import app
+    app()
+""")
+
+MIXED_TEXTS = ("骑手怎么还没到？我要投诉！", "饭洒了，太失望了", "我的退款什么时候到账？")
+
+
+def test_a_run_killed_inside_a_batch_write_leaves_only_whole_transcripts(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "calls.jsonl", [
+        transcript(i, text=MIXED_TEXTS[i % 3], turns=[
+            {"speaker": "customer", "text": MIXED_TEXTS[i % 3]},
+            {"speaker": "agent", "text": "我们会在24小时内给您回电"},
+            {"speaker": "customer", "text": "好的，谢谢"}]) for i in range(12)])
+    db = tmp_path / "cx.duckdb"
+    killed = subprocess.run([sys.executable, "-c", KILL_INSIDE_THE_SECOND_WRITE, str(path), "--db", str(db),
+                             "--batch-size", "5"], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+
+    # the second batch's transaction never committed: the first batch, whole, and nothing of the second
+    assert rows(db, "SELECT status FROM runs") == [("running",)]
+    assert rows(db, "SELECT transcript_id FROM transcripts ORDER BY 1") == [(f"c{i:04d}",) for i in range(5)]
+    assert rows(db, """
+        SELECT t.transcript_id FROM transcripts t
+        WHERE t.n_utterances <> (SELECT count(*) FROM utterances u WHERE u.transcript_id = t.transcript_id)
+           OR t.n_segments <> (SELECT count(*) FROM segments s WHERE s.transcript_id = t.transcript_id)
+           OR t.n_utterances = 0""") == []
+    assert rows(db, "SELECT count(*) FROM utterances ANTI JOIN transcripts USING (transcript_id)") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM promises ANTI JOIN transcripts USING (transcript_id)") == [(0,)]
+
+    # the rerun scores exactly the rest, and the store equals one of an uninterrupted run
+    resumed = score_archive([path], db, batch_size=5).counts
+    assert (resumed.read, resumed.scored, resumed.skipped, resumed.quarantined) == (12, 7, 5, 0)
+    uninterrupted = tmp_path / "uninterrupted.duckdb"
+    score_archive([path], uninterrupted, batch_size=5)
+    expected = stored_tables(uninterrupted)
+    assert len(expected["transcripts"]) == 12 and len(expected["utterances"]) >= 36
+    assert len(expected["promises"]) == 12
+    assert stored_tables(db) == expected
+
+
+# The CLI with the pipeline's topical-segment step (test-side wrapper) raising on one transcript.
+FAIL_ON_C0007 = textwrap.dedent("""
+    import sys
+    import nlp.pipeline
+
+    real_build_segments = nlp.pipeline.build_segments
+    def build_segments(doc):
+        if doc.transcript.id == "c0007":
+            raise RuntimeError("segments exploded on c0007")
+        return real_build_segments(doc)
+    nlp.pipeline.build_segments = build_segments
+
+    sys.argv = ["journeylens", "score", *sys.argv[1:]]
+    from nlp.cli import app
+    app()
+""")
+
+
+def test_a_transcript_the_pipeline_fails_on_is_quarantined_and_the_rest_stored(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "calls.jsonl", [transcript(i) for i in range(12)])
+    db = tmp_path / "cx.duckdb"
+    done = subprocess.run([sys.executable, "-c", FAIL_ON_C0007, str(path), "--db", str(db), "--batch-size", "5"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert printed_counts(done.stdout) == {"read": 12, "scored": 11, "quarantined": 1, "skipped (already scored)": 0}
+    assert "1 record(s) quarantined" in done.stderr and "1 × pipeline error" in done.stderr
+    [entry] = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
+    assert (Path(entry["source"]).name, entry["location"]) == ("calls.jsonl", "line 8")
+    assert entry["reason"] == "pipeline error: RuntimeError: segments exploded on c0007"
+    assert json.loads(entry["raw"])["id"] == "c0007"
+    assert rows(db, "SELECT transcript_id FROM transcripts ORDER BY 1") == [
+        (f"c{i:04d}",) for i in range(12) if i != 7]
+    assert rows(db, "SELECT status, n_read, n_scored, n_quarantined, n_skipped FROM runs") == [
+        ("completed", 12, 11, 1, 0)]

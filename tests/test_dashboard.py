@@ -4,6 +4,7 @@ scored demo archive; the touchpoints route behind its service and process levels
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -48,7 +49,10 @@ def api(server: tuple[str, str]) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.is_file():
-        pytest.skip("Debian chromium is not installed (.ci/run installs it: apt-get install chromium)")
+        missing = "Debian chromium is not installed (.ci/run installs it: apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; under CI the browser tests must run, not be skipped")
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -324,6 +328,34 @@ def test_dashboard_in_a_browser(browser, server: tuple[str, str], api: httpx.Cli
     console.errors = [e for e in console.errors if not re.search(r"status of (401|422)", e)]
     assert console.errors == []
     context.close()
+
+
+def test_quadrant_plots_each_stage_at_the_apis_share_and_pain(browser, server: tuple[str, str],
+                                                             api: httpx.Client) -> None:
+    """Point by point, per taxonomy: the dashboard's quadrant puts each stage at x = its share of contacts and
+    y = its pain, sized by its contacts, exactly as GET /v1/quadrant gives them."""
+    url, key = server
+    points = ok(api.get("/v1/quadrant"))["points"]
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(f"sessionStorage.setItem({json.dumps(KEY_STORAGE)}, {json.dumps(key)})")
+    page = context.new_page()
+    console = Console()
+    console.watch(page)
+    for taxonomy in ("food_delivery", "hotel_stay"):
+        expected = {p["stage"]: (p["share_pct"], p["pain"], p["contacts"]) for p in points
+                    if p["taxonomy"] == taxonomy and p["stage"] != "other" and p["pain"] is not None}
+        page.goto(f"{url}/dashboard?taxonomy={taxonomy}")
+        page.wait_for_function("() => window.JL.timing && document.body.dataset.ready === 'true'", timeout=60_000)
+        plotted = page.evaluate("document.getElementById('quadrant').data.flatMap(t => t.customdata.map("
+                                "(c, i) => [c[0], t.x[i], t.y[i], t.marker.size[i]]))")
+        assert len(plotted) == len(expected) >= 5, taxonomy
+        assert len({stage for stage, *_ in plotted}) == len(plotted)
+        for stage, x, y, size in plotted:
+            assert (x, y, size) == pytest.approx(expected[stage]), f"{taxonomy}/{stage}: (share %, pain, contacts)"
+        # the shares and pains differ, so a chart with its axes swapped cannot pass
+        assert any(share != pytest.approx(pain) for share, pain, _ in expected.values())
+    context.close()
+    assert console.errors == []
 
 
 # -- journeylens report -------------------------------------------------------------------------------------------

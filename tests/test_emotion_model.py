@@ -208,9 +208,14 @@ def test_int8_quantised_model_agrees_with_full_precision():
              "我的订单号是 202408150123，请帮我查一下。", "菜都凉了，再也不点了", "味道不错，送得也快"]
     full = EmotionModel(models_dir() / "emotion-zh", quantize=False).predict(texts)
     int8 = EmotionModel(models_dir() / "emotion-zh", quantize=True).predict(texts)
-    assert [s.sentiment for s in full] == [s.sentiment for s in int8]
-    for a, b in zip(full, int8, strict=True):
-        assert abs(a.sentiment_score - b.sentiment_score) < 0.15
+    assert [s.sentiment for s in full] == [s.sentiment for s in int8] == [
+        "negative", "positive", "neutral", "negative", "positive"]
+    assert [s.emotion for s in full] == [s.emotion for s in int8] == [
+        "anger", "gratitude", "neutral", "disappointment", "satisfaction"]
+    # measured (torch 2.13 CPU, x86 quantized engine): largest sentiment-score gap 0.0043, confidence gap 0.0025;
+    # the tolerances are about three times that
+    assert max(abs(a.sentiment_score - b.sentiment_score) for a, b in zip(full, int8, strict=True)) < 0.013
+    assert max(abs(a.emotion_confidence - b.emotion_confidence) for a, b in zip(full, int8, strict=True)) < 0.008
 
 
 def test_english_model_ships_only_what_it_adds_to_the_packaged_encoder():

@@ -50,3 +50,22 @@ def test_label_sets_are_consistent() -> None:
     assert set(FINE_TO_COARSE.values()) <= set(COARSE_EMOTIONS)
     assert {"anger", "frustration", "anxiety", "disappointment", "confusion", "neutral", "satisfaction",
             "gratitude"} <= set(FINE_EMOTIONS)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentiment_score", "emotion", "confidence"),
+    [
+        # no sentiment word, no emotion term: score 0, neutral with confidence 1 − |0|
+        ("订单号是123456", 0.0, "neutral", 1.0),
+        # HowNet's negative 投诉 (−1) and the anger term 投诉 (2.0): tanh(−3/2); confidence 2 / (2 + 1)
+        ("我要投诉", -0.9051, "anger", 0.6667),
+        # 不 flips HowNet's positive 满意 (−1) and turns the satisfaction term 满意 (1.5) into disappointment:
+        # tanh(−2.5/2); confidence 1.5 / (1.5 + 1)
+        ("我不满意", -0.8483, "disappointment", 0.6),
+    ],
+)
+def test_scores_follow_the_documented_formula(text: str, sentiment_score: float, emotion: str,
+                                              confidence: float) -> None:
+    result = score(text)
+    assert (result.sentiment_score, result.emotion, result.emotion_confidence) == (sentiment_score, emotion,
+                                                                                  confidence)

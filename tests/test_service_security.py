@@ -74,6 +74,20 @@ def test_every_v1_route_needs_a_valid_key(secured: Secured, method: str, path: s
     assert_problem(wrong, 401, "urn:journeylens:problem:unauthorized")
 
 
+def test_a_key_is_compared_whole_down_to_its_last_character(secured: Secured) -> None:
+    key = secured.key
+    assert key.startswith("jl_") and len(key) == 46
+    last = "A" if key[-1] != "A" else "B"
+    near_misses = {"last character changed": key[:-1] + last, "last character dropped": key[:-1],
+                   "a character appended": key + "A", "first 24 characters": key[:24],
+                   "a middle character changed": key[:30] + ("A" if key[30] != "A" else "B") + key[31:]}
+    for what, wrong in near_misses.items():
+        response = secured.client.get("/v1/taxonomies", headers={"X-API-Key": wrong})
+        assert response.status_code == 401, what
+        assert_problem(response, 401, "urn:journeylens:problem:unauthorized")
+    assert secured.client.get("/v1/taxonomies", headers={"X-API-Key": key}).status_code == 200
+
+
 def test_keys_are_checked_before_the_body_is_read(secured: Secured) -> None:
     broken = secured.client.post("/v1/analyze", content=b'{"id": ', headers={"content-type": "application/json"})
     assert_problem(broken, 401)
