@@ -17,6 +17,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pytest
@@ -198,3 +199,42 @@ def test_the_pipeline_makes_every_field_safe() -> None:
     stored = Pipeline().redact_transcript(transcript)
     assert stored.customer_id == stored.order_id == Redactor().pseudonymize(PHONE)
     assert stored.id.startswith("pii-") and stored.metadata == {"回拨<PHONE>": {"备注": "<EMAIL>"}}
+
+
+def test_api_answers_headers_and_logs_hold_no_pii(tmp_path: Path) -> None:
+    import httpx
+
+    from service.keys import KeyStore
+    from service.launch import ServerProcess
+
+    keys = KeyStore(tmp_path / "cx.keys.json")
+    _, key = keys.create("platform")
+    transcript = {
+        "id": "call-１３８１２３４５６７８", "channel": "chat", "business_line": "food_delivery",
+        "started_at": "2026-10-01T10:00:00+08:00",
+        "customer_id": "１３８１２３４５６７８", "order_id": f"{PHONE}-02", "metadata": {f"回拨{PHONE}": "是"},
+        "turns": [{"speaker": "customer", "text": f"我的联系方式是 {form} ，谢谢", "speaker_label": f"客户{PHONE}"}
+                  for form in PII_FORMS],
+    }
+    settings = {"rate_limit_per_second": 1000, "rate_limit_burst": 1000, "log_level": "debug"}
+    with ServerProcess(tmp_path / "cx.duckdb", tmp_path / "server.log", settings) as server, \
+            httpx.Client(base_url=server.url, timeout=60, headers={"X-API-Key": key}) as client:
+        created = client.post("/v1/transcripts", json=transcript)
+        assert created.status_code == 201, created.text
+        location = created.headers["location"]
+        assert location == f"/v1/transcripts/{Redactor().pseudonymize(transcript['id'])}"
+        answers = {
+            "ingest": created.text + unquote(location),
+            "analyze": client.post("/v1/analyze", json={**transcript, "id": PHONE}).text,
+            "read back": client.get(location).text,
+            "read by the raw id": client.get(f"/v1/transcripts/call-{PHONE}").text,
+            "journey by a full-width id": client.get("/v1/journeys/１３８１２３４５６７８").text,
+            "not found": client.get(f"/v1/transcripts/no-such-{PHONE}").text,
+            "no journey": client.get("/v1/journeys/010-62345678").text,
+            "invalid": client.post("/v1/transcripts", json={**transcript, "turns": [{"speaker": PHONE}]}).text,
+        }
+        assert json.loads(answers["read by the raw id"])["n_turns"] == len(PII_FORMS)
+        assert json.loads(answers["journey by a full-width id"])["summary"]["contacts"] == 1
+    answers["log"] = (tmp_path / "server.log").read_text(encoding="utf-8")
+    found = {name: sorted(leaks(_unescaped(text))) for name, text in answers.items()}
+    assert {name: hits for name, hits in found.items() if hits} == {}
