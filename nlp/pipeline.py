@@ -68,13 +68,14 @@ class Pipeline:
 
     def redact_transcript(self, transcript: Transcript) -> Transcript:
         """The copy of ``transcript`` that is safe to store: text normalized, PII replaced in turns, speaker labels
-        and metadata (keys too, a CSV header can hold a phone number), ids that hold PII pseudonymised."""
+        and metadata (keys redacted but not normalized: a CSV header can hold a phone number), ids that hold PII
+        pseudonymised."""
         clean = self.redact_text
         turns = [
             turn.model_copy(update={
                 "text": clean(turn.text),
                 "speaker_label": clean(turn.speaker_label) if turn.speaker_label else None,
-                "metadata": map_strings(turn.metadata, clean),
+                "metadata": map_strings(turn.metadata, clean, keys=self.redactor),
             })
             for turn in transcript.turns
         ]
@@ -84,7 +85,7 @@ class Pipeline:
             "turns": turns,
             "customer_id": pseudonymize(transcript.customer_id),
             "order_id": pseudonymize(transcript.order_id),
-            "metadata": map_strings(transcript.metadata, clean),
+            "metadata": map_strings(transcript.metadata, clean, keys=self.redactor),
         })
 
     def redact_text(self, text: str) -> str:

@@ -134,12 +134,14 @@ class Redactor:
         return "pii-" + hashlib.sha256(fold(identifier).encode("utf-8")).hexdigest()[:16]
 
 
-def map_strings(value: Any, clean: Callable[[str], str]) -> Any:
-    """``value`` with ``clean`` applied to every string in it, dictionary keys included (JSON-like values)."""
+def map_strings(value: Any, clean: Callable[[str], str], keys: Callable[[str], str] | None = None) -> Any:
+    """``value`` (JSON-like) with ``clean`` applied to every string in it, and ``keys`` (default ``clean``) to
+    every dictionary key."""
+    keys = keys or clean
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, dict):
-        return {map_strings(k, clean): map_strings(v, clean) for k, v in value.items()}
+        return {keys(k) if isinstance(k, str) else k: map_strings(v, clean, keys) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [map_strings(v, clean) for v in value]
+        return [map_strings(v, clean, keys) for v in value]
     return value
