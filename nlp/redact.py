@@ -4,10 +4,11 @@ Kinds, matched in this order so that a longer, more specific number is claimed f
 ``<EMAIL>`` (also a Chinese name as the local part, a Chinese domain, spaces around the ``@``); ``<ID>`` an
 18-digit mainland resident ID (birth date checked); ``<CARD>`` a 13–19 digit bank card number that passes the
 Luhn check (spaces or dashes between groups allowed); ``<PHONE>`` a mainland mobile number (optionally +86) or a
-landline with area code. In an ID or a phone number one separator (space, dash, dot, comma, full-width comma)
-may stand between any two digits, as people and speech recognisers group them (``1381 234 5678``,
-``138.1234.5678``, ``1 3 8 1 2 3 4 5 6 7 8``). Digits glued to other digits never match, so order numbers are
-left alone unless they have the exact shape of one of the kinds.
+landline with area code. A separator (space, dash, dot, comma, full-width comma) may stand between any two
+digits of an ID, and between the groups people and speech recognisers use for a phone number (``138 1234 5678``,
+``1381 234 5678``, ``138.1234.5678``, ``010 6234 5678``, ``1 3 8 1 2 3 4 5 6 7 8``) or a card (4-4-4-4). Digits
+glued to other digits never match, so order numbers are left alone unless they have the exact shape of one of
+the kinds; ids such as ``CX-20260801-000007`` are not read as a card or a phone number.
 
 Matching runs on a *view* of the text as long as the text itself: full-width characters folded to ASCII and
 runs of three or more Chinese digits (一三八, 幺, 〇, 零) turned into digits, so ``１３８…`` and
@@ -43,11 +44,16 @@ _EMAIL = re.compile(
 )
 _ID = re.compile(rf"(?<![0-9])[1-9](?:{_SEP}?[0-9]){{16}}{_SEP}?[0-9Xx](?![0-9])")
 _ID_DIGITS = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]")
-_CARD = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9])")
+_CARD = re.compile(  # 13–19 digits, or in the groups cards are printed in: 4-4-4-4(-3), 4-6-5
+    r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{4}){2,3}(?:[ \-][0-9]{1,3})?"
+    r"|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5})(?![0-9])"
+)
 _PHONE = re.compile(
-    r"(?<![0-9])(?:"
-    rf"(?:\+?86{_SEP}?)?1{_SEP}?[3-9](?:{_SEP}?[0-9]){{9}}"  # mobile: 138 1234 5678, +86-13812345678
-    rf"|(?:\(0[0-9]{{2,3}}\)|0[0-9]{{2,3}}){_SEP}?[2-9](?:{_SEP}?[0-9]){{6,7}}"  # landline: 010 6234 5678
+    rf"(?<![0-9])(?:(?:\+?86{_SEP}?)?(?:"  # mobile, optionally +86:
+    rf"1[3-9][0-9](?:{_SEP}?[0-9]{{4}}){{2}}"  # 13812345678, 138 1234 5678
+    rf"|1[3-9][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"  # 1381 234 5678
+    rf"|1(?P<sep>{_SEP})[3-9](?:(?P=sep)[0-9]){{9}})"  # 1 3 8 1 2 3 4 5 6 7 8, as spoken
+    rf"|(?:\(0[0-9]{{2,3}}\)|0[0-9]{{2,3}}){_SEP}?[2-9][0-9]{{2,3}}{_SEP}?[0-9]{{4}}"  # landline: 010 6234 5678
     r")(?![0-9])"
 )
 _NOT_DIGIT = re.compile(r"[^0-9Xx]")

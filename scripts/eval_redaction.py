@@ -6,10 +6,10 @@ forms) is generated ``--per-form`` times with random digits inside zh and en sen
 when neither the planted string nor its digits (nor an e-mail's local part) are left and a placeholder is.
 False positives: in the bundled demo archive's turns (normalised as the pipeline does), every order id, amount,
 date and time is counted before and after redaction; the share left intact is reported, and likewise for the
-``order_id`` field (an order id the pipeline would pseudonymise is a false positive). The same share is reported
-for generated lookalikes the demo lacks (random order ids of 8–20 digits, amounts with thousands separators,
-dates and times in several notations): random digits have the shape of a phone number or pass the Luhn check by
-chance, so these show what the shapes alone cost.
+``id``, ``customer_id`` and ``order_id`` fields (an id the pipeline would pseudonymise is a false positive).
+The same share is reported for generated lookalikes the demo lacks (random order ids of 8–20 digits, contact ids
+with a date, amounts with thousands separators, dates and times in several notations): random digits have the
+shape of a phone number or pass the Luhn check by chance, so these show what the shapes alone cost.
 
     python scripts/eval_redaction.py [--archive data/demo/archive.jsonl.gz] [--per-form 200] [--seed 7]
 """
@@ -133,6 +133,8 @@ ORDINARY = {
 
 LOOKALIKES: dict[str, Callable[[random.Random], str]] = {
     "order id, 8-20 random digits": lambda rng: rng.choice("123456789") + _digits(rng, rng.randint(7, 19)),
+    "contact id CX-20261001-000123": lambda rng: f"CX-2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}-"
+                                                 f"{_digits(rng, rng.randint(4, 8))}",
     "amount ¥1,234,567.89": lambda rng: f"¥{rng.randint(1000, 99_999_999):,}.{rng.randint(0, 99):02d}",
     "amount 1 380.50 元": lambda rng: f"{rng.randint(1000, 999_999):,}.{rng.randint(0, 99):02d} 元".replace(",", " "),
     "date 2026-10-01 / 2026.10.01": lambda rng: f"2026{rng.choice('-./')}{rng.randint(1, 12):02d}"
@@ -161,9 +163,10 @@ def false_positives(redact: Redactor, archive: Path) -> dict[str, tuple[int, int
     with gzip.open(archive, "rt", encoding="utf-8") as handle:
         for line in handle:
             transcript = json.loads(line)
-            if transcript.get("order_id"):
-                seen["order_id field"] += 1
-                kept["order_id field"] += redact.pseudonymize(transcript["order_id"]) == transcript["order_id"]
+            for field in ("id", "customer_id", "order_id"):
+                if transcript.get(field):
+                    seen[f"{field} field"] += 1
+                    kept[f"{field} field"] += redact.pseudonymize(transcript[field]) == transcript[field]
             for turn in transcript["turns"]:
                 text = normalize_text(turn["text"])
                 redacted = redact(text)

@@ -72,6 +72,8 @@ def test_spaced_full_width_and_spoken_forms_are_replaced(text: str, expected: st
         "订单号3040389220374355，退款1,380.00元",
         "第一次是一二三号，二〇二六年十月",
         "价格 13.80 / 12.50 / 19.90",
+        "CX-20260801-000007",  # a date and a sequence: 14 digits, Luhn-valid, but not in a card's groups
+        "T-1-30-2026-1001",  # 11 digits from 1, 3 … but not in a phone number's groups
     ],
 )
 def test_ordinary_numbers_in_new_forms_are_kept(text: str) -> None:
