@@ -238,3 +238,17 @@ def test_api_answers_headers_and_logs_hold_no_pii(tmp_path: Path) -> None:
     answers["log"] = (tmp_path / "server.log").read_text(encoding="utf-8")
     found = {name: sorted(leaks(_unescaped(text))) for name, text in answers.items()}
     assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+def test_every_quarantine_writer_redacts_all_fields(tmp_path: Path) -> None:
+    from nlp.bulk import Quarantine, Rejection
+    from nlp.spark_engine import _quarantine_batch, _scored_schema
+
+    rejection = Rejection(f"calls/{PHONE}_20261001.txt", f"column 回拨{PHONE}",
+                          "unknown speaker '１３８１２３４５６７８'", json.dumps({"id": "138.1234.5678"}))
+    quarantine = Quarantine(tmp_path / "q.jsonl", "run", Redactor())
+    quarantine.add(rejection)
+    quarantine.close()
+    spark_rows = _quarantine_batch([rejection], "run", Redactor(), _scored_schema()).column("quarantine")
+    written = {"local": (tmp_path / "q.jsonl").read_text(encoding="utf-8"), "spark": str(spark_rows.to_pylist())}
+    assert {name: sorted(leaks(text)) for name, text in written.items()} == {"local": [], "spark": []}
