@@ -252,3 +252,15 @@ def test_every_quarantine_writer_redacts_all_fields(tmp_path: Path) -> None:
     spark_rows = _quarantine_batch([rejection], "run", Redactor(), _scored_schema()).column("quarantine")
     written = {"local": (tmp_path / "q.jsonl").read_text(encoding="utf-8"), "spark": str(spark_rows.to_pylist())}
     assert {name: sorted(leaks(text)) for name, text in written.items()} == {"local": [], "spark": []}
+
+
+def test_log_lines_redact_messages_and_structured_fields() -> None:
+    import logging
+
+    from service.logs import JsonFormatter
+
+    record = logging.LogRecord("journeylens.access", logging.INFO, __file__, 1, "GET %s",
+                               ("/v1/journeys/１３８１２３４５６７８",), None)
+    record.path = f"/v1/transcripts/call-{PHONE}"
+    record.context = {"customer": "１３８１２３４５６７８", "ids": [f"{PHONE}_20261001"]}
+    assert leaks(JsonFormatter().format(record)) == set()
