@@ -1,7 +1,8 @@
 """PII redaction: typed placeholders replace personal data before anything is stored or logged.
 
 Kinds, matched in this order so that a longer, more specific number is claimed first:
-``<EMAIL>`` (also a Chinese name as the local part, a Chinese domain, spaces around the ``@``); ``<ID>`` an
+``<EMAIL>`` (also a Chinese name of up to four characters as the local part, so a word glued to the name may go
+with it; a Chinese domain; spaces around the ``@``); ``<ID>`` an
 18-digit mainland resident ID (birth date checked); ``<CARD>`` a 13–19 digit bank card number that passes the
 Luhn check (spaces or dashes between groups allowed); ``<PHONE>`` a mainland mobile number (optionally +86) or a
 landline with area code. A separator (space, dash, dot, comma, full-width comma) may stand between any two
