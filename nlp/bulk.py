@@ -50,6 +50,12 @@ class Rejection:
     reason: str
     raw: str | None
 
+    def redacted(self, redactor: Redactor) -> Rejection:
+        """The rejection as every quarantine writes it: a file name, a location (a CSV header), a reason (quoting a
+        value) or the raw record can each hold PII."""
+        return Rejection(redactor(self.source), redactor(self.location), redactor(self.reason),
+                         redactor(self.raw) if self.raw is not None else None)
+
 
 @dataclass
 class BatchResult:
@@ -78,12 +84,9 @@ class Quarantine:
     def add(self, rejection: Rejection) -> None:
         if self._handle is None:
             self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        entry = {
-            "run_id": self.run_id, "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "source": rejection.source, "location": rejection.location,
-            "reason": self.redactor(rejection.reason),
-            "raw": self.redactor(rejection.raw) if rejection.raw is not None else None,
-        }
+        safe = rejection.redacted(self.redactor)
+        entry = {"run_id": self.run_id, "at": datetime.now(UTC).isoformat(timespec="seconds"), "source": safe.source,
+                 "location": safe.location, "reason": safe.reason, "raw": safe.raw}
         self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def flush(self) -> None:
@@ -130,7 +133,8 @@ def analyze_isolated(pipeline: Pipeline, batch: Sequence[Pending], taxonomy: str
 def analyze_batch(pipeline: Pipeline, batch: Sequence[Pending], run_id: str) -> BatchResult:
     """Analyze a batch into store rows; transcripts the pipeline fails on come back as failures."""
     kept, failures = analyze_isolated(pipeline, batch)
-    records = [ScoredRecord(doc, p.source, p.location, p.content_hash) for p, doc in kept]
+    redact = pipeline.redactor
+    records = [ScoredRecord(doc, redact(p.source), redact(p.location), p.content_hash) for p, doc in kept]
     return BatchResult([r.doc.transcript.id for r in records], rows_for(records, run_id, pipeline.fingerprint),
                        failures)
 
@@ -176,7 +180,8 @@ def score_archive(
     reasons: Counter[str] = Counter()
     position = 0
     with Store(db_path, memory_limit=WRITER_MEMORY_LIMIT) as store:
-        run_id = store.start_run("score", [str(p) for p in paths], pipeline.model_versions, pipeline.fingerprint)
+        run_id = store.start_run("score", [pipeline.redactor(str(p)) for p in paths], pipeline.model_versions,
+                                 pipeline.fingerprint)
         quarantine = Quarantine(quarantine_path_for(db_path), run_id, pipeline.redactor)
 
         def reject(rejection: Rejection) -> None:
@@ -204,9 +209,10 @@ def score_archive(
                 counts.read += len(batch) + len(rejected)
                 for rejection in rejected:
                     reject(rejection)
-                done = store.unchanged(((p.transcript.id, p.content_hash) for p in batch), pipeline.fingerprint)
+                keys = [(pipeline.redactor.pseudonymize(p.transcript.id), p.content_hash) for p in batch]  # as stored
+                done = store.unchanged(keys, pipeline.fingerprint)
                 counts.skipped += len(done)
-                todo = [p for p in batch if p.transcript.id not in done]
+                todo = [p for p, (stored_id, _) in zip(batch, keys, strict=True) if stored_id not in done]
                 if todo and executor is None:
                     write(analyze_batch(pipeline, todo, run_id))
                 elif todo:

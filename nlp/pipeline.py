@@ -17,7 +17,7 @@ from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript, Utterance
 from nlp.normalize import normalize_text
 from nlp.promises import detect_promises
-from nlp.redact import Redactor
+from nlp.redact import Redactor, map_strings
 from nlp.scoring import EmotionScorer, JourneyClassifier, load_emotion_scorer, load_journey_classifier
 from nlp.segment import Segmenter, detect_language
 from nlp.taxonomy import load_taxonomy
@@ -67,22 +67,30 @@ class Pipeline:
         return _digest(json.dumps([self.config.model_dump(), self.model_versions], sort_keys=True))
 
     def redact_transcript(self, transcript: Transcript) -> Transcript:
-        """A copy with normalized text and PII removed from turns, ids and metadata."""
-        clean = self._clean_value
+        """The copy of ``transcript`` that is safe to store: text normalized, PII replaced in turns, speaker labels
+        and metadata (keys redacted but not normalized: a CSV header can hold a phone number), ids that hold PII
+        pseudonymised."""
+        clean = self.redact_text
         turns = [
             turn.model_copy(update={
                 "text": clean(turn.text),
                 "speaker_label": clean(turn.speaker_label) if turn.speaker_label else None,
-                "metadata": clean(turn.metadata),
+                "metadata": map_strings(turn.metadata, clean, keys=self.redactor),
             })
             for turn in transcript.turns
         ]
+        pseudonymize = self.redactor.pseudonymize
         return transcript.model_copy(update={
+            "id": pseudonymize(transcript.id),
             "turns": turns,
-            "customer_id": pseudonymize(transcript.customer_id, self.redactor),
-            "order_id": pseudonymize(transcript.order_id, self.redactor),
-            "metadata": clean(transcript.metadata),
+            "customer_id": pseudonymize(transcript.customer_id),
+            "order_id": pseudonymize(transcript.order_id),
+            "metadata": map_strings(transcript.metadata, clean, keys=self.redactor),
         })
+
+    def redact_text(self, text: str) -> str:
+        """Normalized, then PII replaced."""
+        return self.redactor(normalize_text(text, to_simplified=self.config.to_simplified))
 
     def analyze(
         self, transcripts: Sequence[Transcript], taxonomies: Sequence[str | None] | None = None
@@ -128,23 +136,6 @@ class Pipeline:
                     start_ms=turn.start_ms, end_ms=turn.end_ms, ts=turn.ts, speaker_label=turn.speaker_label,
                 ))
         return doc
-
-    def _clean_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redactor(normalize_text(value, to_simplified=self.config.to_simplified))
-        if isinstance(value, dict):
-            return {k: self._clean_value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._clean_value(v) for v in value]
-        return value
-
-
-
-def pseudonymize(identifier: str | None, redactor: Redactor) -> str | None:
-    """Ids that are themselves PII (a phone number as customer id) become a stable hash, keeping linkage."""
-    if identifier is None or redactor(identifier) == identifier:
-        return identifier
-    return "pii-" + _digest(identifier)[:16]
 
 
 def _digest(text: str) -> str:

@@ -3,6 +3,8 @@
 Every readable row is written to the output with ``sentiment, sentiment_score, emotion, emotion_coarse,
 emotion_confidence`` added (existing columns of those names are replaced). Rows that cannot be scored go to a
 quarantine file (JSONL: line number, reason, raw row) instead; ``rows_read == rows_written + rows_quarantined``.
+PII is replaced in everything written, output rows and quarantine alike (values and column names), as the
+pipeline's ``redact`` kinds say.
 The output format follows the output's extension (``.csv``/``.tsv`` or ``.jsonl``/``.ndjson``), the input's
 likewise. Texts are normalized as in the pipeline (width folding, traditional → simplified) before scoring.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from nlp.normalize import normalize_text
 from nlp.readers.tabular import CSV_FIELD_LIMIT
+from nlp.redact import Redactor, map_strings
 from nlp.scoring import EmotionScorer, load_emotion_scorer
 from nlp.segment import Segmenter, detect_language
 
@@ -135,9 +138,11 @@ def score_text_file(
     quarantine_path: Path | None = None,
     to_simplified: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    redactor: Redactor | None = None,
 ) -> ScoreTextSummary:
     """Score ``input_path`` into ``output_path``; ``on_progress(bytes_read, rows_read)`` after every batch.
-    ``scorer`` None: the default pipeline configuration's ``emotion_scorer``, the one ``journeylens score`` uses."""
+    ``scorer`` None: the default pipeline configuration's ``emotion_scorer``, the one ``journeylens score`` uses;
+    ``redactor`` None: every PII kind."""
     import time
 
     if language not in ("zh", "en", "auto"):
@@ -151,6 +156,7 @@ def score_text_file(
         scorer = PipelineConfig().emotion_scorer
     model = load_emotion_scorer(scorer) if isinstance(scorer, str) else scorer
     quarantine_path = quarantine_path or output_path.with_name(output_path.name + ".quarantine.jsonl")
+    redact = redactor or Redactor()
     summary = ScoreTextSummary(quarantine=quarantine_path)
     quarantine_path.unlink(missing_ok=True)  # never leave a stale one from an earlier run
     segmenter = Segmenter()
@@ -169,7 +175,7 @@ def score_text_file(
         for (record, _, lang), score in zip(batch, scores, strict=True):
             record.update(sentiment=score.sentiment, sentiment_score=score.sentiment_score, emotion=score.emotion,
                           emotion_coarse=score.emotion_coarse, emotion_confidence=score.emotion_confidence)
-            writer.write(record)
+            writer.write(map_strings(record, redact))
             summary.rows_written += 1
             summary.languages[lang] += 1
         batch.clear()
@@ -194,8 +200,8 @@ def score_text_file(
             if text is None:
                 if quarantine is None:
                     quarantine = open(quarantine_path, "w", encoding="utf-8")
-                quarantine.write(json.dumps({"line": row.line, "reason": reason, "raw": row.raw or row.record},
-                                            ensure_ascii=False) + "\n")
+                entry = {"line": row.line, "reason": reason, "raw": row.raw or row.record}
+                quarantine.write(json.dumps(map_strings(entry, redact), ensure_ascii=False) + "\n")
                 summary.rows_quarantined += 1
                 summary.reasons[reason.split(":")[0]] += 1
                 continue

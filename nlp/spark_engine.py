@@ -94,7 +94,8 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
     if not counts.reconciles:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     (output / RUN_FILE).write_text(json.dumps({
-        "run_id": run_id, "command": "score --engine spark", "inputs": [str(p) for p in paths], "master": master,
+        "run_id": run_id, "command": "score --engine spark", "inputs": [pipeline.redactor(str(p)) for p in paths],
+        "master": master,
         "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
         "model_versions": pipeline.model_versions, "fingerprint": pipeline.fingerprint,
         "counts": {"read": counts.read, "scored": counts.scored, "quarantined": counts.quarantined},
@@ -217,8 +218,9 @@ def _tagged(tables: Sequence[pa.Table], schema: pa.Schema) -> Iterator[pa.Record
 def _quarantine_batch(rejections: list[Rejection], run_id: str, redactor: Redactor,
                       schema: pa.Schema) -> pa.RecordBatch:
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    rows = [{"run_id": run_id, "at": at, "source": r.source, "location": r.location, "reason": redactor(r.reason),
-             "raw": redactor(r.raw) if r.raw is not None else None} for r in rejections]
+    safe = [r.redacted(redactor) for r in rejections]
+    rows = [{"run_id": run_id, "at": at, "source": r.source, "location": r.location, "reason": r.reason, "raw": r.raw}
+            for r in safe]
     column = pa.StructArray.from_arrays([pa.array([row[f.name] for row in rows], f.type) for f in QUARANTINE],
                                         fields=list(QUARANTINE))
     return _one_table_batch(schema, "quarantine", column, pa.nulls(len(rows), pa.date32()))

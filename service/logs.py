@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from nlp.redact import Redactor
+from nlp.redact import Redactor, map_strings
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _redact = Redactor()
@@ -36,7 +36,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key != "request_id":
-                entry[key] = _redact(value) if isinstance(value, str) else value
+                entry[key] = map_strings(value, _redact)
         if record.exc_info:
             entry["error"] = _redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -15,13 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from nlp.redact import Redactor
+from nlp.redact import Redactor, map_strings
 from service.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:journeylens:problem:"
-_redact = Redactor()
 _TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110 names
+_redact = Redactor()
 
 
 def status_title(status: int) -> str:
@@ -42,16 +42,17 @@ class ProblemError(Exception):
 
 def problem_body(status: int, title: str, detail: str | None, type_: str = "about:blank",
                  instance: str | None = None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The problem, PII redacted from what may quote the request: the path, the detail, the errors."""
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = _redact(detail)
     if instance:
-        body["instance"] = _redact(instance)  # a path may carry an id that is personal data
+        body["instance"] = _redact(instance)
     request_id = request_id_var.get()
     if request_id:
         body["request_id"] = request_id
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = map_strings(errors, _redact)
     return body
 
 

@@ -130,7 +130,8 @@ class Runtime:
                                    "check for deeply nested metadata")
             if outcome.error is not None:
                 self.metrics.transcripts.labels("failed").inc()
-                log.error("analysis failed", extra={"error_type": outcome.error, "transcript_id": job.transcript.id})
+                transcript_id = self.pipeline.redactor.pseudonymize(job.transcript.id)
+                log.error("analysis failed", extra={"error_type": outcome.error, "transcript_id": transcript_id})
                 raise ProblemError(500, "analysis-failed",
                                    f"the pipeline failed on transcript {position} of the request ({outcome.error})")
         self.metrics.transcripts.labels("analyzed").inc(len(jobs))
@@ -148,11 +149,12 @@ class Runtime:
         digest = content_hash(transcript)
         if taxonomy is not None:  # the same content classified in another taxonomy is another version
             digest = hashlib.sha256(f"{digest}|{taxonomy}".encode()).hexdigest()[:32]
-        location = transcript_location(transcript.id)
-        if await anyio.to_thread.run_sync(self.db.unchanged, transcript.id, digest):
+        stored_id = self.pipeline.redactor.pseudonymize(transcript.id)  # the id the pipeline stores it under
+        location = transcript_location(stored_id)
+        if await anyio.to_thread.run_sync(self.db.unchanged, stored_id, digest):
             self.db.count("unchanged")
             self.metrics.transcripts.labels("unchanged").inc()
-            return IngestResult(id=transcript.id, status="unchanged", location=location)
+            return IngestResult(id=stored_id, status="unchanged", location=location)
         try:
             outcome = (await self._run([Job(transcript, taxonomy, keep_doc=True)]))[0]
         except ProblemError as problem:
@@ -167,4 +169,4 @@ class Runtime:
             raise ProblemError(500, "store-failed", str(error)) from error
         self.metrics.transcripts.labels(status).inc()
         analysis = AnalyzeResult.model_validate_json(outcome.json)  # type: ignore[arg-type]
-        return IngestResult(id=transcript.id, status=status, location=location, analysis=analysis)
+        return IngestResult(id=stored_id, status=status, location=location, analysis=analysis)

@@ -1,5 +1,7 @@
 """PII redaction: every kind replaced by its placeholder, lookalikes left alone."""
 
+import time
+
 import pytest
 
 from nlp.redact import Redactor
@@ -36,6 +38,82 @@ def test_each_kind_is_replaced(text: str, expected: str) -> None:
 )
 def test_lookalikes_are_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("手机1381 234 5678", "手机<PHONE>"),
+        ("手机138.1234.5678。", "手机<PHONE>。"),
+        ("手机138，1234，5678，谢谢", "手机<PHONE>，谢谢"),
+        ("手机１３８１２３４５６７８", "手机<PHONE>"),
+        ("念一下：1 3 8 1 2 3 4 5 6 7 8", "念一下：<PHONE>"),
+        ("座机010 6234 5678", "座机<PHONE>"),
+        ("身份证110101 19900307 123X", "身份证<ID>"),
+        ("身份证1101 0119 9003 0712 3X", "身份证<ID>"),
+        ("手机一三八一二三四五六七八", "手机<PHONE>"),
+        ("手机幺三八〇二三四五六七八", "手机<PHONE>"),
+        ("手机一三八零二三四五六七八，一直打不通", "手机<PHONE>，一直打不通"),
+        ("电话13812345678一直打不通", "电话<PHONE>一直打不通"),
+        ("邮箱：张三@example.com", "邮箱：<EMAIL>"),
+        ("mail info@例子.中国 thanks", "mail <EMAIL> thanks"),
+        ("mail zhang.san @ example.com", "mail <EMAIL>"),
+        ("ｍａｉｌ　ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "ｍａｉｌ　<EMAIL>"),
+    ],
+)
+def test_spaced_full_width_and_spoken_forms_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-10-01 13:45 送达，金额138.50元，共3件",
+        "订单号3040389220374355，退款1,380.00元",
+        "第一次是一二三号，二〇二六年十月",
+        "价格 13.80 / 12.50 / 19.90",
+        "CX-20260801-000007",  # a date and a sequence: 14 digits, Luhn-valid, but not in a card's groups
+        "T-1-30-2026-1001",  # 11 digits from 1, 3 … but not in a phone number's groups
+    ],
+)
+def test_ordinary_numbers_in_new_forms_are_kept(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_pseudonymize_is_stable_across_widths_and_keeps_other_ids() -> None:
+    token = redact.pseudonymize("13812345678")
+    assert token is not None and token.startswith("pii-")
+    assert redact.pseudonymize("１３８１２３４５６７８") == token
+    assert redact.pseudonymize("call-13812345678") not in (token, "call-13812345678")
+    assert redact.pseudonymize("CX-20260801-000053") == "CX-20260801-000053"
+    assert redact.pseudonymize(None) is None
+
+
+ADVERSARIAL = {  # 1 MB each: inputs that make a backtracking pattern rescan the same characters
+    "long local part with a digit": ("a" * 999 + "1") * 1000,
+    "digits": "1" * 1_000_000,
+    "digits with spaces": "1 " * 500_000,
+    "digits with dashes": "1-" * 500_000,
+    "many dots": "a." * 500_000,
+    "many @": "a@" * 500_000,
+    "a domain of dots": "a@" + "1." * 500_000,
+    "Chinese digits": "一" * 1_000_000,
+}
+
+
+def test_redaction_is_linear_on_adversarial_input() -> None:
+    ordinary = ("您好，订单号3040389220374355，金额38.5元，2026-10-01 13:45 送达。"
+                "Thanks for calling about order 12345, call me on 021-62345678. ") * 12_000
+    ordinary = ordinary[:1_000_000]
+
+    def seconds(text: str) -> float:
+        started = time.perf_counter()
+        redact(text)
+        return time.perf_counter() - started
+
+    baseline = min(seconds(ordinary) for _ in range(2))
+    slow = {name: round(seconds(text) / baseline, 1) for name, text in ADVERSARIAL.items()}
+    assert max(slow.values()) <= 5, f"adversarial / ordinary time: {slow}"
 
 
 def test_kinds_are_configurable() -> None:

@@ -18,7 +18,6 @@ from nlp.analytics.contacts import contact_facts, to_local
 from nlp.analytics.filters import Filters
 from nlp.analytics.promises import judged_promises
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.pipeline import pseudonymize
 from nlp.redact import Redactor
 
 _PATHS = """
@@ -41,7 +40,7 @@ class Journey:
 
 def find_journey(con: DuckDBPyConnection, settings: AnalyticsSettings, key: str) -> Journey | None:
     """The journey of an order id or customer id, or None when no contact names it."""
-    stored = pseudonymize(key, Redactor())
+    stored = Redactor().pseudonymize(key)
     ids = con.execute("SELECT transcript_id FROM transcripts WHERE order_id IN ($a, $b) OR customer_id IN ($a, $b)",
                       {"a": key, "b": stored}).fetchall()
     if not ids:
@@ -62,7 +61,7 @@ def find_journey(con: DuckDBPyConnection, settings: AnalyticsSettings, key: str)
     dated = contacts["started_local"].dropna()  # started_at is optional: undated contacts have no place in time
     first, last = (dated.iloc[0], dated.iloc[-1]) if len(dated) else (None, None)
     summary = {
-        "key": key, "contacts": len(contacts), "orders": sorted(contacts["order_id"].dropna().unique().tolist()),
+        "key": stored, "contacts": len(contacts), "orders": sorted(contacts["order_id"].dropna().unique().tolist()),
         "customers": sorted(contacts["customer_id"].dropna().unique().tolist()),
         "first_contact": first.isoformat() if first is not None else None,
         "last_contact": last.isoformat() if last is not None else None,
@@ -77,7 +76,7 @@ def find_journey(con: DuckDBPyConnection, settings: AnalyticsSettings, key: str)
         "resolved_at_end": bool(contacts["resolved"].iloc[-1]),
         "last_csat": None if pd.isna(contacts["csat"].iloc[-1]) else float(contacts["csat"].iloc[-1]),
     }
-    return Journey(key, contacts, promises, summary)
+    return Journey(stored, contacts, promises, summary)
 
 
 def service_path(steps) -> list[str]:

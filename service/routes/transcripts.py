@@ -30,9 +30,11 @@ async def ingest(transcript: Transcript, response: Response, runtime: RuntimeDep
 
 
 @router.get("/transcripts/{transcript_id:path}", responses=problems(404))
-def get_transcript(transcript_id: str, _key: ReadKey, reader: Reader) -> StoredTranscript:
-    """A stored transcript with its utterances, segments and contact summary."""
-    found = stored_transcript(reader, transcript_id)
+def get_transcript(transcript_id: str, _key: ReadKey, reader: Reader, runtime: RuntimeDep) -> StoredTranscript:
+    """A stored transcript with its utterances, segments and contact summary; an id holding PII is found by the
+    token it was stored under."""
+    stored_id = runtime.pipeline.redactor.pseudonymize(transcript_id)
+    found = stored_transcript(reader, stored_id)
     if found is None:
         raise ProblemError(404, "transcript-not-found", "no stored transcript has this id")
     return found
