@@ -29,7 +29,7 @@ from nlp.analytics.service_journey import service_journey
 from nlp.analytics.settings import AnalyticsSettings, load_settings
 from nlp.analytics.trends import impact as impact_of_change
 from nlp.analytics.trends import stage_trend
-from nlp.bulk import RunSummary, score_archive
+from nlp.bulk import RunSummary, archive_inputs, score_archive
 from nlp.config import load_config
 from nlp.readers import FORMATS, ReaderOptions, total_bytes
 from nlp.resources import PROJECT_ROOT, models_dir
@@ -54,7 +54,7 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
 
 
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
-    total = total_bytes(paths)
+    total = total_bytes(archive_inputs(paths, db)[0])
     started = time.monotonic()
     columns = (
         TextColumn("[bold]scoring"), BarColumn(), TaskProgressColumn(),
@@ -64,7 +64,7 @@ def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
         task = bar.add_task("score", total=max(total, 1), done=0, rate=0.0)
 
         def update(position: int, counts) -> None:
-            done = counts.scored + counts.skipped + counts.quarantined
+            done = counts.scored + counts.skipped + counts.quarantined + counts.replaced
             bar.update(task, completed=position, done=done, rate=done / max(time.monotonic() - started, 1e-6))
 
         return score_archive(paths, db, progress=update, **kwargs)
@@ -74,11 +74,14 @@ def _print_summary(summary: RunSummary) -> None:
     counts = summary.counts
     table = Table(title=f"run {summary.run_id}", show_header=False)
     for label, value in (("read", counts.read), ("scored", counts.scored),
-                         ("quarantined", counts.quarantined), ("skipped (already scored)", counts.skipped)):
+                         ("quarantined", counts.quarantined), ("skipped (already scored)", counts.skipped),
+                         ("replaced (a later record had the same id)", counts.replaced)):
         table.add_row(label, f"{value:,}")
     out.print(table)
     if not counts.reconciles:
-        console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped")
+        console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped + replaced")
+    if summary.own_files:
+        console.print(f"[yellow]not read (the store's own files): {', '.join(map(str, summary.own_files))}")
     if counts.quarantined:
         reasons = ", ".join(f"{n} × {r}" for r, n in sorted(counts.reasons.items(), key=lambda x: -x[1]))
         console.print(f"[yellow]{counts.quarantined} record(s) quarantined in {summary.quarantine_path}: {reasons}")
