@@ -32,6 +32,7 @@ from nlp.analytics.trends import stage_trend
 from nlp.bulk import RunSummary, archive_inputs, score_archive
 from nlp.config import load_config
 from nlp.readers import FORMATS, ReaderOptions, total_bytes
+from nlp.redact import Redactor
 from nlp.resources import PROJECT_ROOT, models_dir
 from nlp.stage_summary import stage_summary
 from nlp.store import TABLES, Store
@@ -207,7 +208,8 @@ def score_text(
         try:
             done = score_text_file(input, output, text_column, lang, scorer or pipeline_config.emotion_scorer,
                                    batch_size, quarantine, to_simplified=pipeline_config.to_simplified,
-                                   on_progress=lambda read, rows: progress.update(task, completed=read, rows=rows))
+                                   on_progress=lambda read, rows: progress.update(task, completed=read, rows=rows),
+                                   redactor=Redactor(tuple(pipeline_config.redact)))
         except (ValueError, FileNotFoundError) as error:
             raise typer.BadParameter(str(error)) from error
     console.print(f"read {done.rows_read:,} rows · wrote {done.rows_written:,} to {output} · "
