@@ -204,3 +204,33 @@ def test_an_empty_store_gives_empty_reports(tmp_path: Path) -> None:
         assert stage_trend(con, SETTINGS, stage="delivery").empty
         assert impact(con, SETTINGS, date(2026, 9, 15)).empty
         assert find_journey(con, SETTINGS, "O1") is None
+
+
+def test_field_names_in_any_language_and_no_trailing_newline(store: Path) -> None:
+    with duckdb.connect(str(store), read_only=True) as con:
+        students = rank_stages(con, SETTINGS, Filters(metadata={"人群": "学生"}), by="人群")
+    assert students.empty  # a valid field no contact has
+    for bad in ("persona\n", "1st", "a b", "a'b", "x" * 65):
+        with pytest.raises(ValueError, match="invalid field name"):
+            Filters(metadata={bad: "x"}).where("Asia/Shanghai")
+
+
+def test_cli_bad_field_and_locked_database_are_one_line_errors(store: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "COLUMNS": "300"})
+
+    chinese = run("rank", "--db", str(store), "--by", "人群", "--where", "人群=学生", "--evidence", "0")
+    assert chinese.returncode == 0, chinese.stderr[-2000:]
+    for args in (["--by", "persona\n"], ["--where", "persona.city=上海"]):
+        refused = run("rank", "--db", str(store), *args)
+        assert refused.returncode == 2 and "invalid field name" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    (tmp_path / "in.jsonl").write_text('{"id": "x", "turns": [{"speaker": "customer", "text": "hi"}]}\n')
+    with duckdb.connect(str(store)):  # another process holds the write lock
+        for args in (["rank", "--db", str(store)], ["score", str(tmp_path / "in.jsonl"), "--db", str(store)]):
+            locked = run(*args)
+            assert locked.returncode == 1, locked.stderr[-2000:]
+            assert "Traceback" not in locked.stderr and "╭" not in locked.stderr
+            last_line = locked.stderr.strip().splitlines()[-1]  # after score's progress bar
+            assert last_line.startswith(f"error: cannot open {store}: Could not set lock on file")
