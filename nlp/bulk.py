@@ -86,7 +86,7 @@ class BatchResult:
     """What a worker sends back: rows ready for the store and the transcripts it could not analyze."""
 
     ids: list[str]
-    tables: tuple[pa.Table, pa.Table, pa.Table]
+    tables: tuple[pa.Table, ...]  # transcripts, utterances, segments, promises
     failures: list[Rejection] = field(default_factory=list)
 
 
@@ -141,7 +141,7 @@ def _transcript_json(transcript: Transcript | None) -> str | None:
         return None
     try:
         return transcript.model_dump_json()
-    except ValueError:  # lone surrogates: json escapes them; nesting too deep: nothing to show
+    except ValueError:  # lone surrogates: json dumps them (Rejection escapes them); nested too deep: nothing
         try:
             return json.dumps(transcript.model_dump(mode="json"), ensure_ascii=False, default=str)
         except (ValueError, RecursionError):
@@ -214,7 +214,7 @@ def analyze_batch(pipeline: Pipeline, batch: Sequence[Pending], run_id: str) -> 
 
     tables, kept, culprits = isolate(analyzed, rows)
     failures += [rejection_for(p, "row conversion error", e) for (p, _), e in culprits]
-    return BatchResult([p.transcript.id for p, _ in kept], tables, failures)  # type: ignore[arg-type]
+    return BatchResult([p.transcript.id for p, _ in kept], tables, failures)
 
 
 def _analyze_in_worker(batch: Sequence[Pending], run_id: str) -> BatchResult:
@@ -231,7 +231,10 @@ def batch_records(records: Iterable[Record], size: int) -> Iterator[tuple[list[P
     for record in records:
         position = record.position
         item = pending_or_rejection(record)
-        (pending if isinstance(item, Pending) else rejected).append(item)  # type: ignore[arg-type]
+        if isinstance(item, Pending):
+            pending.append(item)
+        else:
+            rejected.append(item)
         if len(pending) >= size or len(rejected) >= size:
             yield pending, rejected, position
             pending, rejected = [], []
