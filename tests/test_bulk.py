@@ -299,6 +299,21 @@ def test_poison_records_are_quarantined_by_score_and_analyze_and_the_rest_is_kep
         "c0001", "c0002"}
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes as a name")
+def test_a_record_whose_rows_cannot_be_built_is_quarantined_and_its_batch_stored(tmp_path: Path) -> None:
+    """A file name that is not UTF-8 reaches Python as a lone surrogate: pyarrow cannot store it as the source."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "good.jsonl", [transcript(1)])
+    write_jsonl(Path(os.fsdecode(os.fsencode(folder) + b"/day\xff.jsonl")), [transcript(2)])
+    db = tmp_path / "cx.duckdb"
+    counts = score_archive([folder], db).counts
+    assert (counts.read, counts.scored, counts.quarantined) == (2, 1, 1)
+    assert rows(db, "SELECT transcript_id FROM transcripts") == [("c0001",)]
+    [entry] = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
+    assert entry["source"].endswith("day\\udcff.jsonl") and entry["reason"].startswith("row conversion error")
+
+
 @pytest.mark.xfail(strict=True, reason="issue 15 item 4, readers' part: nlp/readers/jsonl.py lets the RecursionError "
                                        "of a line of 100,000 '[' escape; remove this mark when that fix lands")
 def test_a_line_of_brackets_is_quarantined_end_to_end(tmp_path: Path) -> None:
