@@ -52,7 +52,7 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
                    partitions: int | None = None, batch_size: int = 64, spark_conf: dict[str, str] | None = None,
                    ) -> RunSummary:
     """Score every transcript under ``paths`` with Spark into Parquet tables under ``output`` (replaced)."""
-    from pyspark.sql import SparkSession, Window, functions
+    from pyspark.sql import SparkSession, functions
     from pyspark.sql.pandas.types import from_arrow_schema
     from pyspark.storagelevel import StorageLevel
 
@@ -74,7 +74,7 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
         read_fn = _reader(options)
         read = (spark.createDataFrame(list(enumerate(files)), "file_index long, path string")
                 .repartition(max(1, len(files))).mapInArrow(read_fn, from_arrow_schema(_READ)))
-        records = _with_outcome(read, Window, functions).persist(StorageLevel.DISK_ONLY)
+        records = _with_outcome(read).persist(StorageLevel.DISK_ONLY)
         outcomes = dict(records.groupBy("outcome").count().collect())
         n_read = sum(outcomes.values())
         parts = partitions or spark.sparkContext.defaultParallelism
@@ -145,15 +145,17 @@ def _scan(folder: Path, table: str) -> str:
 
 
 # -- the two stages (run in Spark's Python workers) ------------------------------------------------------------
-def _with_outcome(records, window, functions):
+def _with_outcome(records):
     """``records`` with ``outcome``: ``score`` (the last record read of its id, and every rejection), ``skipped``
     (the same content as the record of its id read just before) or ``replaced`` (a later record took its place)."""
+    from pyspark.sql import Window, functions
+
     col = functions.col
-    order = window.partitionBy("transcript_id").orderBy("file_index", "record_index")
+    order = Window.partitionBy("transcript_id").orderBy("file_index", "record_index")
     repeated = functions.coalesce(functions.lag("content_hash").over(order) == col("content_hash"),
                                   functions.lit(False))
     place = functions.struct("file_index", "record_index")
-    last_kept = functions.max(functions.when(~col("repeated"), place)).over(window.partitionBy("transcript_id"))
+    last_kept = functions.max(functions.when(~col("repeated"), place)).over(Window.partitionBy("transcript_id"))
     return (records.withColumn("repeated", repeated)
             .withColumn("outcome", functions.when(col("transcript").isNull(), "score")
                         .when(col("repeated"), "skipped")
