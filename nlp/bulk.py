@@ -1,36 +1,57 @@
 """Bulk scoring: stream records from an archive through the pipeline into the store.
 
 Memory stays flat in archive size: records are read lazily, grouped in batches, and at most
-``2 × workers`` batches are in flight. Worker processes each load the pipeline once; the main process is the
-only writer to DuckDB and writes each batch in one transaction. Every record read ends in exactly one of
-three places: scored (stored), skipped (already stored with the same content and fingerprint), or
-quarantined (a JSONL file next to the database, with source, location, reason and the redacted raw record).
+``2 × workers`` batches are in flight. Worker processes each load the pipeline once and exit when the main process
+dies; the main process is the only writer to DuckDB and writes each batch in one transaction.
+
+Nothing is lost: every record read ends in exactly one of four places, so ``read = scored + quarantined + skipped +
+replaced``:
+
+- **scored**: analysed and stored by this run, and still the stored version of its id when the run ends;
+- **skipped**: when it was read, a record with the same id, content and fingerprint was already stored (by an
+  earlier run or earlier in this one) or on its way to the store in this run, so it was not analysed again;
+- **replaced**: a later record of this run with the same id and other content took its place, stored or still on
+  its way (overlapping exports: the last one read wins);
+- **quarantined**: it could not be read or validated, or hashing, analysing or converting it to rows failed; it
+  goes to a JSONL file next to the database with source, location, reason and the redacted raw record. When the
+  last record of an id is quarantined, the version stored before it stays.
+
+The store's own files (the database, its write-ahead log and temporary folder, the quarantine) are never read as
+input, even when the database lies inside an input folder.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
-from nlp.readers import ReaderOptions, Record, iter_records
+from nlp.readers import ReaderOptions, Record, iter_records, list_inputs
 from nlp.redact import Redactor
 from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
 from nlp.transcript import Transcript
 
 ProgressCallback = Callable[[int, RunCounts], None]
 WRITER_MEMORY_LIMIT = "256MB"  # DuckDB's buffer in the writing process: only appends, so memory stays flat
+PARENT_POLL_SECONDS = 1.0  # how often a worker checks that the main process is alive
+T = TypeVar("T")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,10 +66,19 @@ class Pending:
 
 @dataclass(frozen=True)
 class Rejection:
+    """A record for the quarantine. Lone surrogates (a truncated emoji's ``\\ud83d``, undecodable bytes) are
+    escaped, so that it can always be written as UTF-8."""
+
     source: str
     location: str
     reason: str
     raw: str | None
+
+    def __post_init__(self) -> None:
+        for name in (f.name for f in fields(self)):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, value.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     def redacted(self, redactor: Redactor) -> Rejection:
         """The rejection as every quarantine writes it: a file name, a location (a CSV header), a reason (quoting a
@@ -62,7 +92,7 @@ class BatchResult:
     """What a worker sends back: rows ready for the store and the transcripts it could not analyze."""
 
     ids: list[str]
-    tables: tuple[pa.Table, pa.Table, pa.Table]
+    tables: tuple[pa.Table, ...]  # transcripts, utterances, segments, promises
     failures: list[Rejection] = field(default_factory=list)
 
 
@@ -72,6 +102,7 @@ class RunSummary:
     counts: RunCounts
     quarantine_path: Path
     db_path: Path
+    own_files: tuple[Path, ...] = ()  # the store's files found among the inputs, not read
 
 
 class Quarantine:
@@ -102,41 +133,92 @@ def quarantine_path_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.stem + ".quarantine.jsonl")
 
 
+def rejection_for(item: Pending | Record, stage: str, error: Exception) -> Rejection:
+    """Why a readable transcript failed at ``stage``, with the transcript as JSON when it can be serialised."""
+    return Rejection(item.source, item.location, f"{stage}: {type(error).__name__}: {error}",
+                     _transcript_json(item.transcript))
+
+
+def _transcript_json(transcript: Transcript | None) -> str | None:
+    if transcript is None:
+        return None
+    try:
+        return transcript.model_dump_json()
+    except ValueError:  # lone surrogates: json dumps them (Rejection escapes them); nested too deep: nothing
+        try:
+            return json.dumps(transcript.model_dump(mode="json"), ensure_ascii=False, default=str)
+        except (ValueError, RecursionError):
+            return None
+
+
+def pending_or_rejection(record: Record) -> Pending | Rejection:
+    """A read record ready for scoring, or why it is not: unreadable, or its content cannot be hashed (lone
+    surrogates, nesting deeper than the serialiser allows)."""
+    if record.transcript is None:
+        return Rejection(record.source, record.location, record.reason or "unreadable", record.raw)
+    try:
+        return Pending(record.transcript, record.source, record.location, content_hash(record.transcript))
+    except (ValueError, RecursionError) as error:
+        return rejection_for(record, "unserialisable transcript", error)
+
+
+def isolate(items: Sequence[T], work: Callable[[Sequence[T]], R]) -> tuple[R, list[T], list[tuple[T, Exception]]]:
+    """``work(items)``, and if that raises, ``work`` on each item alone to find the culprits and then on the rest
+    together: (result, the items it covers, the culprits with their errors). One bad record never sinks a batch."""
+    try:
+        return work(items), list(items), []
+    except Exception:  # noqa: BLE001 - isolate the failing items below
+        culprits: list[tuple[T, Exception]] = []
+        for item in items:
+            try:
+                work([item])
+            except Exception as error:  # noqa: BLE001 - reported by the caller, never lost
+                culprits.append((item, error))
+        failed = {id(item) for item, _ in culprits}
+        rest = [item for item in items if id(item) not in failed]
+        return work(rest), rest, culprits
+
+
 # -- worker side -----------------------------------------------------------------------------------------
 _worker_pipeline: Pipeline | None = None
 
 
-def _init_worker(config: PipelineConfig) -> None:
+def _init_worker(config: PipelineConfig, parent_pid: int) -> None:
     global _worker_pipeline
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
     _worker_pipeline = Pipeline(config)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A killed main process (``kill -9``) cannot shut its pool down: its workers notice they were orphaned
+    (re-parented) and exit instead of computing for nobody."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def analyze_isolated(pipeline: Pipeline, batch: Sequence[Pending], taxonomy: str | None = None
                      ) -> tuple[list[tuple[Pending, AnalyzedTranscript]], list[Rejection]]:
-    """Analyze a batch (``taxonomy`` overriding each business line's); if the batch fails, analyze one by one so
-    only the culprits are rejected."""
-    try:
-        docs = pipeline.analyze([p.transcript for p in batch], [taxonomy] * len(batch))
-        return list(zip(batch, docs, strict=True)), []
-    except Exception:  # noqa: BLE001 - isolate the failing transcripts below
-        kept, failures = [], []
-        for pending in batch:
-            try:
-                kept.append((pending, pipeline.analyze([pending.transcript], [taxonomy])[0]))
-            except Exception as error:  # noqa: BLE001 - reported in the quarantine, never lost
-                failures.append(Rejection(pending.source, pending.location,
-                                          f"pipeline error: {type(error).__name__}: {error}",
-                                          pending.transcript.model_dump_json()))
-        return kept, failures
+    """Analyze a batch (``taxonomy`` overriding each business line's); the transcripts the pipeline fails on are
+    rejected, the others kept."""
+    docs, kept, culprits = isolate(batch, lambda part: pipeline.analyze([p.transcript for p in part],
+                                                                        [taxonomy] * len(part)))
+    return list(zip(kept, docs, strict=True)), [rejection_for(p, "pipeline error", e) for p, e in culprits]
 
 
 def analyze_batch(pipeline: Pipeline, batch: Sequence[Pending], run_id: str) -> BatchResult:
-    """Analyze a batch into store rows; transcripts the pipeline fails on come back as failures."""
-    kept, failures = analyze_isolated(pipeline, batch)
+    """Analyze a batch into store rows (source and location redacted); transcripts the pipeline fails on, or whose
+    rows cannot be built, come back as failures."""
+    analyzed, failures = analyze_isolated(pipeline, batch)
     redact = pipeline.redactor
-    records = [ScoredRecord(doc, redact(p.source), redact(p.location), p.content_hash) for p, doc in kept]
-    return BatchResult([r.doc.transcript.id for r in records], rows_for(records, run_id, pipeline.fingerprint),
-                       failures)
+
+    def rows(part: Sequence[tuple[Pending, AnalyzedTranscript]]) -> tuple[pa.Table, ...]:
+        return rows_for([ScoredRecord(doc, redact(p.source), redact(p.location), p.content_hash) for p, doc in part],
+                        run_id, pipeline.fingerprint)
+
+    tables, kept, culprits = isolate(analyzed, rows)
+    failures += [rejection_for(p, "row conversion error", e) for (p, _), e in culprits]
+    return BatchResult([doc.transcript.id for _, doc in kept], tables, failures)  # the ids as stored
 
 
 def _analyze_in_worker(batch: Sequence[Pending], run_id: str) -> BatchResult:
@@ -152,15 +234,29 @@ def batch_records(records: Iterable[Record], size: int) -> Iterator[tuple[list[P
     position = 0
     for record in records:
         position = record.position
-        if record.transcript is None:
-            rejected.append(Rejection(record.source, record.location, record.reason or "unreadable", record.raw))
+        item = pending_or_rejection(record)
+        if isinstance(item, Pending):
+            pending.append(item)
         else:
-            pending.append(Pending(record.transcript, record.source, record.location,
-                                   content_hash(record.transcript)))
+            rejected.append(item)
         if len(pending) >= size or len(rejected) >= size:
             yield pending, rejected, position
             pending, rejected = [], []
     yield pending, rejected, position
+
+
+def archive_inputs(paths: Sequence[str | Path], db_path: Path) -> tuple[list[Path], list[Path]]:
+    """The files under ``paths`` to read, and the store's own files found among them (not to be read)."""
+    db = db_path.resolve()
+    own: list[Path] = []
+    files: list[Path] = []
+    for file in list_inputs(paths):
+        resolved = file.resolve()
+        is_own = (resolved == quarantine_path_for(db) or db.with_name(db.name + ".tmp") in resolved.parents
+                  or resolved.parent == db.parent and (resolved.name == db.name
+                                                       or resolved.name.startswith(db.name + ".")))
+        (own if is_own else files).append(file)
+    return files, own
 
 
 def score_archive(
@@ -176,6 +272,9 @@ def score_archive(
     config = config or PipelineConfig()
     pipeline = Pipeline(config)
     db_path = Path(db_path)
+    files, own_files = archive_inputs(paths, db_path)
+    if own_files:
+        log.warning("not reading the store's own files: %s", ", ".join(map(str, own_files)))
     counts = RunCounts()
     reasons: Counter[str] = Counter()
     position = 0
@@ -183,46 +282,68 @@ def score_archive(
         run_id = store.start_run("score", [pipeline.redactor(str(p)) for p in paths], pipeline.model_versions,
                                  pipeline.fingerprint)
         quarantine = Quarantine(quarantine_path_for(db_path), run_id, pipeline.redactor)
+        unwritten: dict[str, Pending] = {}  # per id, the last record of this run sent for analysis and not yet written
 
         def reject(rejection: Rejection) -> None:
             quarantine.add(rejection)
             counts.quarantined += 1
             reasons[rejection.reason.split(":")[0]] += 1
 
-        def write(result: BatchResult) -> None:
+        stored_id = pipeline.redactor.pseudonymize  # ids are compared as the store holds them
+
+        def to_analyze(batch: list[Pending]) -> list[Pending]:
+            """The batch's records that need analysing, one per id; counts the skipped and the replaced."""
+            latest: dict[str, Pending] = {}
+            for pending in batch:
+                tid = stored_id(pending.transcript.id)
+                earlier = latest.get(tid) or unwritten.get(tid)
+                if earlier is not None and earlier.content_hash == pending.content_hash:
+                    counts.skipped += 1
+                    continue
+                if latest.pop(tid, None) is not None:
+                    counts.replaced += 1
+                latest[tid] = pending
+            # Ids still on their way to the store are not looked up there: it holds an older version.
+            fresh = [(tid, p) for tid, p in latest.items() if tid not in unwritten]
+            done = store.unchanged(((tid, p.content_hash) for tid, p in fresh), pipeline.fingerprint)
+            counts.skipped += len(done)
+            todo = {tid: p for tid, p in latest.items() if tid not in done}
+            unwritten.update(todo)
+            return list(todo.values())
+
+        def write(sent: list[Pending], result: BatchResult) -> None:
             for failure in result.failures:
                 reject(failure)
-            duplicates = store.unchanged(_keys(result), pipeline.fingerprint)  # repeated within this run
-            tables = result.tables
-            if duplicates:
-                tables = tuple(_without(t, duplicates) for t in tables)  # type: ignore[assignment]
-            store.write_tables(tables, [i for i in result.ids if i not in duplicates])
-            counts.scored += len(result.ids) - len(duplicates)
-            counts.skipped += len(duplicates)
+            replaced = store.stored_by_run(result.ids, run_id)  # batches are written in reading order
+            store.write_tables(result.tables, result.ids)
+            counts.scored += len(result.ids) - len(replaced)
+            counts.replaced += len(replaced)
+            for pending in sent:
+                if unwritten.get(stored_id(pending.transcript.id)) is pending:
+                    del unwritten[stored_id(pending.transcript.id)]
             quarantine.flush()
 
         status = "interrupted"
         executor = _executor(config, workers)
-        in_flight: deque[Future[BatchResult]] = deque()
+        in_flight: deque[tuple[list[Pending], Future[BatchResult]]] = deque()
         try:
-            for batch, rejected, position in batch_records(iter_records(paths, reader_options), batch_size):
+            for batch, rejected, position in batch_records(iter_records(files, reader_options), batch_size):
                 counts.read += len(batch) + len(rejected)
                 for rejection in rejected:
                     reject(rejection)
-                keys = [(pipeline.redactor.pseudonymize(p.transcript.id), p.content_hash) for p in batch]  # as stored
-                done = store.unchanged(keys, pipeline.fingerprint)
-                counts.skipped += len(done)
-                todo = [p for p, (stored_id, _) in zip(batch, keys, strict=True) if stored_id not in done]
+                todo = to_analyze(batch)
                 if todo and executor is None:
-                    write(analyze_batch(pipeline, todo, run_id))
+                    write(todo, analyze_batch(pipeline, todo, run_id))
                 elif todo:
-                    in_flight.append(executor.submit(_analyze_in_worker, todo, run_id))
+                    in_flight.append((todo, executor.submit(_analyze_in_worker, todo, run_id)))
                     while len(in_flight) > 2 * workers:
-                        write(in_flight.popleft().result())
+                        sent, future = in_flight.popleft()
+                        write(sent, future.result())
                 if progress:
                     progress(position, counts)
             while in_flight:
-                write(in_flight.popleft().result())
+                sent, future = in_flight.popleft()
+                write(sent, future.result())
             status = "completed"
         finally:
             if executor is not None:
@@ -232,24 +353,11 @@ def score_archive(
             store.finish_run(run_id, counts, status)
     if progress:
         progress(position, counts)
-    return RunSummary(run_id, counts, quarantine.path, db_path)
+    return RunSummary(run_id, counts, quarantine.path, db_path, tuple(own_files))
 
 
 def _executor(config: PipelineConfig, workers: int) -> ProcessPoolExecutor | None:
     if workers <= 1:
         return None
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(config,))
-
-
-def _keys(result: BatchResult) -> list[tuple[str, str]]:
-    transcripts = result.tables[0]
-    if transcripts.num_rows == 0:
-        return []
-    return list(zip(transcripts["transcript_id"].to_pylist(), transcripts["content_hash"].to_pylist(), strict=True))
-
-
-def _without(table: pa.Table, ids: set[str]) -> pa.Table:
-    if table.num_rows == 0:
-        return table
-    return table.filter(pc.invert(pc.is_in(table["transcript_id"], pa.array(sorted(ids)))))
+                               initializer=_init_worker, initargs=(config, os.getpid()))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import codecs
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import jieba
 import numpy as np
 import pandas as pd
@@ -19,7 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from nlp.analytics.export import write_tables
-from nlp.analytics.filters import Filters
+from nlp.analytics.filters import Filters, field_sql
 from nlp.analytics.journeys import find_journey
 from nlp.analytics.kpis import kpi_report, load_kpis
 from nlp.analytics.rankings import rank_stages
@@ -29,7 +32,7 @@ from nlp.analytics.service_journey import service_journey
 from nlp.analytics.settings import AnalyticsSettings, load_settings
 from nlp.analytics.trends import impact as impact_of_change
 from nlp.analytics.trends import stage_trend
-from nlp.bulk import RunSummary, score_archive
+from nlp.bulk import RunSummary, archive_inputs, score_archive
 from nlp.config import load_config
 from nlp.readers import FORMATS, ReaderOptions, total_bytes
 from nlp.redact import Redactor
@@ -55,7 +58,7 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
 
 
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
-    total = total_bytes(paths)
+    total = total_bytes(archive_inputs(paths, db)[0])
     started = time.monotonic()
     columns = (
         TextColumn("[bold]scoring"), BarColumn(), TaskProgressColumn(),
@@ -65,7 +68,7 @@ def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
         task = bar.add_task("score", total=max(total, 1), done=0, rate=0.0)
 
         def update(position: int, counts) -> None:
-            done = counts.scored + counts.skipped + counts.quarantined
+            done = counts.scored + counts.skipped + counts.quarantined + counts.replaced
             bar.update(task, completed=position, done=done, rate=done / max(time.monotonic() - started, 1e-6))
 
         return score_archive(paths, db, progress=update, **kwargs)
@@ -75,11 +78,14 @@ def _print_summary(summary: RunSummary) -> None:
     counts = summary.counts
     table = Table(title=f"run {summary.run_id}", show_header=False)
     for label, value in (("read", counts.read), ("scored", counts.scored),
-                         ("quarantined", counts.quarantined), ("skipped (already scored)", counts.skipped)):
+                         ("quarantined", counts.quarantined), ("skipped (already scored)", counts.skipped),
+                         ("replaced (a later record had the same id)", counts.replaced)):
         table.add_row(label, f"{value:,}")
     out.print(table)
     if not counts.reconciles:
-        console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped")
+        console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped + replaced")
+    if summary.own_files:
+        console.print(f"[yellow]not read (the store's own files): {', '.join(map(str, summary.own_files))}")
     if counts.quarantined:
         reasons = ", ".join(f"{n} × {r}" for r, n in sorted(counts.reasons.items(), key=lambda x: -x[1]))
         console.print(f"[yellow]{counts.quarantined} record(s) quarantined in {summary.quarantine_path}: {reasons}")
@@ -159,8 +165,9 @@ def score(
         summary = score_on_spark(paths, output, pipeline_config, options, master=master, partitions=partitions,
                                  batch_size=batch_size, spark_conf=_pairs(spark_conf, "--spark-conf"))
     else:
-        summary = _run_with_progress(paths, db, config=pipeline_config, reader_options=options, workers=workers,
-                                     batch_size=batch_size)
+        with _database_errors(db):
+            summary = _run_with_progress(paths, db, config=pipeline_config, reader_options=options,
+                                         workers=workers, batch_size=batch_size)
     _print_summary(summary)
     if strict and summary.counts.quarantined:
         raise typer.Exit(1)
@@ -174,8 +181,9 @@ def demo(
     """Score the bundled demo archive and print the stage-level table."""
     if not DEMO_ARCHIVE.is_file():
         raise typer.BadParameter(f"{DEMO_ARCHIVE} is missing: run scripts/generate_demo.py --out data/demo/")
-    _print_summary(_run_with_progress([DEMO_ARCHIVE], db, workers=workers))
-    _print_stage_table(db)
+    with _database_errors(db):
+        _print_summary(_run_with_progress([DEMO_ARCHIVE], db, workers=workers))
+        _print_stage_table(db)
 
 
 @app.command("score-text")
@@ -221,17 +229,30 @@ def summary(db: Annotated[Path, typer.Option(help="DuckDB file to read.")] = Pat
     """Print the stage-level table of a scored database."""
     if not db.is_file():
         raise typer.BadParameter(f"{db} does not exist", param_hint="--db")
-    _print_stage_table(db)
+    with _database_errors(db):
+        _print_stage_table(db)
 
 
 def _filters(date_from: datetime | None, date_to: datetime | None, business_line: str | None, channel: str | None,
              taxonomy: str | None, where: list[str] | None) -> Filters:
+    metadata = _pairs(where, "--where")
+    for name in metadata:
+        _field(name, "--where")
     try:
         return Filters(date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
-                       business_line=business_line, channel=channel, taxonomy=taxonomy,
-                       metadata=_pairs(where, "--where"))
+                       business_line=business_line, channel=channel, taxonomy=taxonomy, metadata=metadata)
     except ValidationError as error:
         raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--from/--to") from error
+
+
+def _field(name: str | None, option: str) -> str | None:
+    """A column or metadata field name for ``--by``/``--where``, checked before any query runs."""
+    if name is not None:
+        try:
+            field_sql(name)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint=option) from error
+    return name
 
 
 def _open_analytics(db: Path, settings: Path | None) -> tuple[Store, AnalyticsSettings]:
@@ -239,9 +260,23 @@ def _open_analytics(db: Path, settings: Path | None) -> tuple[Store, AnalyticsSe
         raise typer.BadParameter(f"{db} does not exist: score an archive first (journeylens score …)",
                                  param_hint="--db")
     try:
-        return Store(db, read_only=True), load_settings(settings)
+        config = load_settings(settings)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--settings") from error
+    with _database_errors(db):
+        return Store(db, read_only=True), config
+
+
+@contextmanager
+def _database_errors(db: Path) -> Iterator[None]:
+    """A database another process holds (DuckDB allows one writer, or readers only) or cannot open: one line on
+    stderr and exit status 1, not a traceback."""
+    try:
+        yield
+    except duckdb.IOException as error:
+        reason = str(error).split(". See also")[0].removeprefix("IO Error: ")
+        console.print(f"[red]error:[/red] cannot open {db}: {reason}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
 
 
 def _show(frame: pd.DataFrame, title: str, columns: dict[str, str]) -> None:
@@ -274,7 +309,8 @@ LineOpt = Annotated[str | None, typer.Option(help="Only this business line.")]
 ChannelOpt = Annotated[str | None, typer.Option(help="Only this channel: chat, call, email, ticket.")]
 TaxonomyOpt = Annotated[str | None, typer.Option(help="Only contacts classified with this taxonomy.")]
 WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter FIELD=VALUE (e.g. persona=学生).")]
-ByOpt = Annotated[str | None, typer.Option(help="Break down by a column or metadata field (persona, city…).")]
+ByOpt = Annotated[str | None, typer.Option(callback=lambda value: _field(value, "--by"),
+                                           help="Break down by a column or metadata field (persona, city…).")]
 
 
 @app.command()
@@ -447,7 +483,7 @@ def export(
     """Export one table of the store to Parquet."""
     if not db.is_file():
         raise typer.BadParameter(f"{db} does not exist", param_hint="--db")
-    with Store(db, read_only=True) as store:
+    with _database_errors(db), Store(db, read_only=True) as store:
         try:
             path = store.export_parquet(table, output)
         except ValueError as error:
@@ -465,7 +501,8 @@ def import_parquet_command(
     from nlp.spark_engine import import_parquet
 
     try:
-        counts = import_parquet(folder, db)
+        with _database_errors(db):
+            counts = import_parquet(folder, db)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="FOLDER") from error
     out.print(f"imported {counts.scored:,} transcripts from {folder} into {db}")

@@ -1,12 +1,14 @@
 """``journeylens score-text``: score a column of texts in a CSV or JSONL file, streaming, in batches.
 
 Every readable row is written to the output with ``sentiment, sentiment_score, emotion, emotion_coarse,
-emotion_confidence`` added (existing columns of those names are replaced). Rows that cannot be scored go to a
-quarantine file (JSONL: line number, reason, raw row) instead; ``rows_read == rows_written + rows_quarantined``.
-PII is replaced in everything written, output rows and quarantine alike (values and column names), as the
-pipeline's ``redact`` kinds say.
-The output format follows the output's extension (``.csv``/``.tsv`` or ``.jsonl``/``.ndjson``), the input's
-likewise. Texts are normalized as in the pipeline (width folding, traditional → simplified) before scoring.
+emotion_confidence`` added (existing columns of those names are replaced). Rows that cannot be read, decoded or
+scored go to a quarantine file instead, as ``score`` writes it (``nlp.bulk.Quarantine``: source, line, reason,
+raw row); ``rows_read == rows_written + rows_quarantined``. PII is replaced in everything written, output rows
+and quarantine alike (values and column names), as the pipeline's ``redact`` kinds say. The input's encoding is
+sniffed as the transcript readers sniff it (UTF-8, GB18030/GBK, …; ``nlp.readers.source``), and a row with bytes
+that do not decode is quarantined rather than scored as garbage. The output format follows the output's
+extension (``.csv``/``.tsv`` or ``.jsonl``/``.ndjson``), the input's likewise. Texts are normalized as in the
+pipeline (width folding, traditional → simplified) before scoring.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nlp.bulk import Quarantine, Rejection, isolate
 from nlp.normalize import normalize_text
+from nlp.readers.source import Source
 from nlp.readers.tabular import CSV_FIELD_LIMIT
 from nlp.redact import Redactor, map_strings
 from nlp.scoring import EmotionScorer, load_emotion_scorer
@@ -47,7 +52,7 @@ class ScoreTextSummary:
 class _Row:
     line: int
     record: dict[str, Any] | None  # None: unreadable
-    raw: str | dict | None
+    raw: str | None  # the line as read, for unreadable rows
     reason: str | None = None
 
 
@@ -85,6 +90,9 @@ def _read_jsonl(handle: io.TextIOBase) -> Iterator[_Row]:
             record = json.loads(text)
         except json.JSONDecodeError as error:
             yield _Row(line, None, text.rstrip("\n"), f"invalid JSON: {error.msg}")
+            continue
+        except RecursionError:
+            yield _Row(line, None, text.rstrip("\n"), "invalid JSON: nested too deeply")
             continue
         if not isinstance(record, dict):
             yield _Row(line, None, text.rstrip("\n"), "not a JSON object")
@@ -142,37 +150,49 @@ def score_text_file(
 ) -> ScoreTextSummary:
     """Score ``input_path`` into ``output_path``; ``on_progress(bytes_read, rows_read)`` after every batch.
     ``scorer`` None: the default pipeline configuration's ``emotion_scorer``, the one ``journeylens score`` uses;
-    ``redactor`` None: every PII kind."""
+    ``redactor`` (default: the default configuration's) redacts the output and the quarantine."""
     import time
+
+    from nlp.config import PipelineConfig
 
     if language not in ("zh", "en", "auto"):
         raise ValueError(f"language must be zh, en or auto, not {language!r}")
     in_format, out_format = file_format(input_path), file_format(output_path)
     if input_path.resolve() == output_path.resolve():
         raise ValueError("the output must not overwrite the input")
-    if scorer is None:
-        from nlp.config import PipelineConfig
-
-        scorer = PipelineConfig().emotion_scorer
+    defaults = PipelineConfig()
+    scorer = scorer or defaults.emotion_scorer
     model = load_emotion_scorer(scorer) if isinstance(scorer, str) else scorer
     quarantine_path = quarantine_path or output_path.with_name(output_path.name + ".quarantine.jsonl")
-    redact = redactor or Redactor()
+    redact = redactor or Redactor(tuple(defaults.redact))
     summary = ScoreTextSummary(quarantine=quarantine_path)
     quarantine_path.unlink(missing_ok=True)  # never leave a stale one from an earlier run
+    quarantine = Quarantine(quarantine_path, uuid.uuid4().hex[:12], redact)
     segmenter = Segmenter()
     started = time.perf_counter()
+    encoding = Source(input_path).encoding
     binary = open(input_path, "rb")
-    handle = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+    # Undecodable bytes become lone surrogates, so that the row holding them is quarantined, not the whole file.
+    handle = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
     rows = _read_jsonl(handle) if in_format == ".jsonl" else _read_csv(handle, _CSV_SUFFIXES[in_format])
     writer = _Writer(output_path, out_format)
-    quarantine = None
-    batch: list[tuple[dict, str, str]] = []
+    batch: list[tuple[_Row, str, str]] = []
+
+    def reject(row: _Row, reason: str) -> None:
+        raw = row.raw if row.raw is not None else json.dumps(row.record, ensure_ascii=False)
+        quarantine.add(Rejection(str(input_path), f"line {row.line}", reason, raw))
+        summary.rows_quarantined += 1
+        summary.reasons[reason.split(":")[0]] += 1
 
     def flush() -> None:
         if not batch:
             return
-        scores = _scores(model, [t for _, t, _ in batch], [lang for _, _, lang in batch], segmenter)
-        for (record, _, lang), score in zip(batch, scores, strict=True):
+        scores, kept, culprits = isolate(batch, lambda part: _scores(model, [t for _, t, _ in part],
+                                                                     [lang for _, _, lang in part], segmenter))
+        for (row, _, _), error in culprits:
+            reject(row, f"scoring error: {type(error).__name__}: {error}")
+        for (row, _, lang), score in zip(kept, scores, strict=True):
+            record = row.record
             record.update(sentiment=score.sentiment, sentiment_score=score.sentiment_score, emotion=score.emotion,
                           emotion_coarse=score.emotion_coarse, emotion_confidence=score.emotion_confidence)
             writer.write(map_strings(record, redact))
@@ -195,26 +215,31 @@ def score_text_file(
                     reason = f"{text_column!r} is not text"
                 elif not value.strip():
                     reason = f"{text_column!r} is empty"
+                elif not _is_unicode(row.record):
+                    reason = f"undecodable text: bytes that are not {encoding}, or a lone surrogate"
                 else:
                     text = normalize_text(value, to_simplified=to_simplified)
             if text is None:
-                if quarantine is None:
-                    quarantine = open(quarantine_path, "w", encoding="utf-8")
-                entry = {"line": row.line, "reason": reason, "raw": row.raw or row.record}
-                quarantine.write(json.dumps(map_strings(entry, redact), ensure_ascii=False) + "\n")
-                summary.rows_quarantined += 1
-                summary.reasons[reason.split(":")[0]] += 1
+                reject(row, reason or "unreadable")
                 continue
-            batch.append((row.record, text, language if language != "auto" else detect_language(text)))
+            batch.append((row, text, language if language != "auto" else detect_language(text)))
             if len(batch) >= batch_size:
                 flush()
         flush()
     finally:
         writer.close()
         handle.close()
-        if quarantine is not None:
-            quarantine.close()
-    if quarantine is None:
+        quarantine.close()
+    if not summary.rows_quarantined:
         summary.quarantine = None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _is_unicode(record: dict[str, Any]) -> bool:
+    """Whether the row can be written as UTF-8: no lone surrogates (undecodable bytes, a truncated emoji)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

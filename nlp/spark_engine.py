@@ -3,7 +3,9 @@
 Two Arrow stages (``mapInArrow``), so Python objects never pass through the JVM row by row:
 
 1. **read**: one task per input file runs ``nlp.readers.iter_records`` on it, exactly as ``journeylens score``
-   does, and emits each record as (source, location, content hash, transcript JSON) or as a rejection;
+   does, and emits each record as (source, location, content hash, transcript JSON) or as a rejection, with its
+   place in reading order; of the records sharing an id, the last one read is scored, and the others count as
+   skipped or replaced as in ``nlp.bulk`` (skipped: the same content as the record before it);
 2. **score**: the records, spread over ``partitions``, are scored in batches by ``nlp.bulk.analyze_batch``
    with one ``Pipeline`` per Python worker process (loaded on its first batch, reused by every later task),
    and come out as the store's four tables plus the quarantine, each row tagged with its table.
@@ -28,19 +30,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nlp.bulk import Pending, Rejection, RunSummary, analyze_batch
+from nlp.bulk import Pending, Rejection, RunSummary, analyze_batch, pending_or_rejection
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records, list_inputs
 from nlp.redact import Redactor
-from nlp.store import RunCounts, Store, content_hash, table_schemas
+from nlp.store import RunCounts, Store, table_schemas
 from nlp.transcript import Transcript
 
 TABLES = ("transcripts", "utterances", "segments", "promises")
 RUN_FILE = "_journeylens_run.json"
 QUARANTINE = pa.schema([("run_id", pa.string()), ("at", pa.string()), ("source", pa.string()),
                         ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
-_READ = pa.schema([("source", pa.string()), ("location", pa.string()), ("content_hash", pa.string()),
+_READ = pa.schema([("file_index", pa.int64()), ("record_index", pa.int64()), ("source", pa.string()),
+                   ("location", pa.string()), ("transcript_id", pa.string()), ("content_hash", pa.string()),
                    ("transcript", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
 
 
@@ -69,12 +72,14 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
     try:
         files = [str(f) for f in list_inputs(paths)]
         read_fn = _reader(options)
-        records = (spark.createDataFrame([(f,) for f in files], "path string").repartition(max(1, len(files)))
-                   .mapInArrow(read_fn, from_arrow_schema(_READ)).persist(StorageLevel.DISK_ONLY))
-        n_read = records.count()
+        read = (spark.createDataFrame(list(enumerate(files)), "file_index long, path string")
+                .repartition(max(1, len(files))).mapInArrow(read_fn, from_arrow_schema(_READ)))
+        records = _with_outcome(read).persist(StorageLevel.DISK_ONLY)
+        outcomes = dict(records.groupBy("outcome").count().collect())
+        n_read = sum(outcomes.values())
         parts = partitions or spark.sparkContext.defaultParallelism
         schema = _scored_schema()
-        scored = (records.repartition(parts)
+        scored = (records.where(functions.col("outcome") == "score").repartition(parts)
                   .mapInArrow(_scorer(config, run_id, batch_size), from_arrow_schema(schema))
                   .persist(StorageLevel.DISK_ONLY))
         for table in TABLES:
@@ -90,7 +95,8 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
     finally:
         spark.stop()
     counts = RunCounts(read=n_read, scored=per_table.get("transcripts", 0),
-                       quarantined=per_table.get("quarantine", 0), reasons=reasons)
+                       quarantined=per_table.get("quarantine", 0), skipped=outcomes.get("skipped", 0),
+                       replaced=outcomes.get("replaced", 0), reasons=reasons)
     if not counts.reconciles:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     (output / RUN_FILE).write_text(json.dumps({
@@ -98,7 +104,8 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
         "master": master,
         "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
         "model_versions": pipeline.model_versions, "fingerprint": pipeline.fingerprint,
-        "counts": {"read": counts.read, "scored": counts.scored, "quarantined": counts.quarantined},
+        "counts": {"read": counts.read, "scored": counts.scored, "quarantined": counts.quarantined,
+                   "skipped": counts.skipped, "replaced": counts.replaced},
     }, ensure_ascii=False, indent=1))
     return RunSummary(run_id, counts, output / "quarantine", output)
 
@@ -120,7 +127,8 @@ def import_parquet(folder: str | Path, db_path: str | Path) -> RunCounts:
             for table in ("utterances", "segments", "promises", "transcripts"):
                 con.execute(f"DELETE FROM {table} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
             for table in TABLES:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (day) FROM {_scan(folder, table)}")
+                if any((folder / table).rglob("*.parquet")):  # Spark writes no file for a table with no rows
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (day) FROM {_scan(folder, table)}")
             n_scored = con.execute("SELECT count(*) FROM _ids").fetchall()[0][0]
             con.execute("DROP TABLE _ids")
             con.execute("COMMIT")
@@ -138,17 +146,40 @@ def _scan(folder: Path, table: str) -> str:
 
 
 # -- the two stages (run in Spark's Python workers) ------------------------------------------------------------
+def _with_outcome(records):
+    """``records`` with ``outcome``: ``score`` (the last record read of its id, and every rejection), ``skipped``
+    (the same content as the record of its id read just before) or ``replaced`` (a later record took its place)."""
+    from pyspark.sql import Window, functions
+
+    col = functions.col
+    order = Window.partitionBy("transcript_id").orderBy("file_index", "record_index")
+    repeated = functions.coalesce(functions.lag("content_hash").over(order) == col("content_hash"),
+                                  functions.lit(False))
+    place = functions.struct("file_index", "record_index")
+    last_kept = functions.max(functions.when(~col("repeated"), place)).over(Window.partitionBy("transcript_id"))
+    return (records.withColumn("repeated", repeated)
+            .withColumn("outcome", functions.when(col("transcript").isNull(), "score")
+                        .when(col("repeated"), "skipped")
+                        .when(place == last_kept, "score").otherwise("replaced"))
+            .drop("repeated"))
+
+
 def _reader(options: ReaderOptions):
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for path in batch.column("path").to_pylist():
+            for file_index, path in zip(batch.column("file_index").to_pylist(), batch.column("path").to_pylist(),
+                                        strict=True):
                 rows = []
-                for record in iter_records([path], options):
-                    t = record.transcript
-                    rows.append({"source": record.source, "location": record.location,
-                                 "content_hash": content_hash(t) if t else None,
-                                 "transcript": t.model_dump_json() if t else None,
-                                 "reason": record.reason, "raw": record.raw if t is None else None})
+                for record_index, record in enumerate(iter_records([path], options)):
+                    item = pending_or_rejection(record)
+                    row = {"file_index": file_index, "record_index": record_index, "source": item.source,
+                           "location": item.location}
+                    if isinstance(item, Pending):
+                        row.update(transcript_id=item.transcript.id, content_hash=item.content_hash,
+                                   transcript=item.transcript.model_dump_json())
+                    else:
+                        row.update(reason=item.reason, raw=item.raw)
+                    rows.append(row)
                     if len(rows) >= 1024:
                         yield pa.RecordBatch.from_pylist(rows, schema=_READ)
                         rows = []

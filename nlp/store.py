@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -53,6 +55,9 @@ CREATE TABLE IF NOT EXISTS promises (
 );
 -- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_replaced BIGINT;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid BIGINT;
 """
 
 _UTTERANCE_COLUMNS = (
@@ -70,17 +75,19 @@ def content_hash(transcript: Transcript) -> str:
 
 @dataclass
 class RunCounts:
-    """What a run did with every record it read: read == scored + quarantined + skipped."""
+    """What a run did with every record it read: read == scored + quarantined + skipped + replaced (the meaning of
+    each count: ``nlp.bulk``)."""
 
     read: int = 0
     scored: int = 0
     quarantined: int = 0
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    replaced: int = field(default=0, kw_only=True)
 
     @property
     def reconciles(self) -> bool:
-        return self.read == self.scored + self.quarantined + self.skipped
+        return self.read == self.scored + self.quarantined + self.skipped + self.replaced
 
 
 @dataclass(frozen=True)
@@ -118,19 +125,34 @@ class Store:
 
     # -- runs ----------------------------------------------------------------------------------------------
     def start_run(self, command: str, inputs: Sequence[str], model_versions: dict, fingerprint: str) -> str:
+        """Log a new run as ``running`` (with this process's host and pid); earlier runs still marked ``running``
+        whose process is gone become ``interrupted`` first."""
+        self.interrupt_stale_runs()
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, 0, 0, 0, 0)",
+            "INSERT INTO runs (run_id, command, inputs, started_at, status, model_versions, fingerprint, n_read, "
+            "n_scored, n_quarantined, n_skipped, n_replaced, host, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, 0, 0, 0, 0, 0, ?, ?)",
             [run_id, command, json.dumps(list(inputs), ensure_ascii=False), _now(),
-             json.dumps(model_versions), fingerprint],
+             json.dumps(model_versions), fingerprint, socket.gethostname(), os.getpid()],
         )
         return run_id
+
+    def interrupt_stale_runs(self) -> None:
+        """Mark ``running`` runs of other processes ``interrupted``: DuckDB lets one process at a time open the file
+        for writing and this one has, so no other process can still be running one (a killed run never got to
+        mark itself)."""
+        self.con.execute(
+            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' "
+            "AND (host IS DISTINCT FROM ? OR pid IS DISTINCT FROM ?)",
+            [socket.gethostname(), os.getpid()],
+        )
 
     def finish_run(self, run_id: str, counts: RunCounts, status: str) -> None:
         self.con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, n_read = ?, n_scored = ?, n_quarantined = ?, "
-            "n_skipped = ? WHERE run_id = ?",
-            [_now(), status, counts.read, counts.scored, counts.quarantined, counts.skipped, run_id],
+            "n_skipped = ?, n_replaced = ? WHERE run_id = ?",
+            [_now(), status, counts.read, counts.scored, counts.quarantined, counts.skipped, counts.replaced, run_id],
         )
 
     # -- transcripts ---------------------------------------------------------------------------------------
@@ -149,6 +171,18 @@ class Store:
             ).fetchall()
         finally:
             self.con.unregister("_keys")
+        return {r[0] for r in rows}
+
+    def stored_by_run(self, ids: Sequence[str], run_id: str) -> set[str]:
+        """Of ``ids``, those a record of run ``run_id`` has already stored."""
+        if not ids:
+            return set()
+        self.con.register("_ids", pa.table({"transcript_id": list(ids)}))
+        try:
+            rows = self.con.execute("SELECT transcript_id FROM transcripts WHERE run_id = ? AND transcript_id IN "
+                                    "(SELECT transcript_id FROM _ids)", [run_id]).fetchall()
+        finally:
+            self.con.unregister("_ids")
         return {r[0] for r in rows}
 
     def write_tables(self, tables: Sequence[pa.Table], ids: Sequence[str]) -> None:

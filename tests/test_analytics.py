@@ -315,3 +315,33 @@ def test_robust_z_is_0_6745_times_the_distance_from_the_median_over_the_mad() ->
         assert z.tolist() == pytest.approx([-1.349, -0.6745, 0.0, 0.0, 0.6745, 1.349, z_last], rel=1e-9)
         assert bool(z.iloc[-1] > SETTINGS.anomaly_z) is flagged
         assert abs(z.iloc[-1] - SETTINGS.anomaly_z) < 1e-4
+
+
+def test_field_names_in_any_language_and_no_trailing_newline(store: Path) -> None:
+    with duckdb.connect(str(store), read_only=True) as con:
+        students = rank_stages(con, SETTINGS, Filters(metadata={"人群": "学生"}), by="人群")
+    assert students.empty  # a valid field no contact has
+    for bad in ("persona\n", "1st", "a b", "a'b", "x" * 65):
+        with pytest.raises(ValueError, match="invalid field name"):
+            Filters(metadata={bad: "x"}).where("Asia/Shanghai")
+
+
+def test_cli_bad_field_and_locked_database_are_one_line_errors(store: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "COLUMNS": "300"})
+
+    chinese = run("rank", "--db", str(store), "--by", "人群", "--where", "人群=学生", "--evidence", "0")
+    assert chinese.returncode == 0, chinese.stderr[-2000:]
+    for args in (["--by", "persona\n"], ["--where", "persona.city=上海"]):
+        refused = run("rank", "--db", str(store), *args)
+        assert refused.returncode == 2 and "invalid field name" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    (tmp_path / "in.jsonl").write_text('{"id": "x", "turns": [{"speaker": "customer", "text": "hi"}]}\n')
+    with duckdb.connect(str(store)):  # another process holds the write lock
+        for args in (["rank", "--db", str(store)], ["score", str(tmp_path / "in.jsonl"), "--db", str(store)]):
+            locked = run(*args)
+            assert locked.returncode == 1, locked.stderr[-2000:]
+            assert "Traceback" not in locked.stderr and "╭" not in locked.stderr
+            last_line = locked.stderr.strip().splitlines()[-1]  # after score's progress bar
+            assert last_line.startswith(f"error: cannot open {store}: Could not set lock on file")

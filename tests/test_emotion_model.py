@@ -154,7 +154,7 @@ def test_score_text_csv_with_quarantine(tmp_path):
     quarantine = [json.loads(line) for line in (tmp_path / "out.csv.quarantine.jsonl").open(encoding="utf-8")]
     assert len(rows) + len(quarantine) == 5
     assert [r["id"] for r in rows] == ["1", "2", "5"]
-    assert sorted(q["line"] for q in quarantine) == [4, 5]  # file lines of rows 3 and 4
+    assert sorted(q["location"] for q in quarantine) == ["line 4", "line 5"]  # file lines of rows 3 and 4
     assert {q["reason"].split(":")[0] for q in quarantine} == {"'body' is empty", "expected 3 fields, found 5"}
     assert list(rows[0])[:3] == ["id", "body", "channel"]
     for row in rows:
@@ -181,7 +181,44 @@ def test_score_text_jsonl(tmp_path):
     assert len(rows) == 2 and len(quarantine) == 4
     assert rows[0]["meta"] == {"k": 1} and rows[0]["sentiment"] == "neutral"
     assert rows[1]["sentiment"] == "negative"
-    assert [q["line"] for q in quarantine] == [2, 3, 4, 5]
+    assert [q["location"] for q in quarantine] == ["line 2", "line 3", "line 4", "line 5"]
+
+
+def test_score_text_detects_gbk_and_quarantines_redacted_rows(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes("id,body,channel\n"
+                       "1,你们这是什么破服务，气死我了！,app\n"
+                       "2,太感谢了，服务很好,phone\n"
+                       "3,,回电13912345678\n".encode("gbk")  # empty text: quarantined with the phone number
+                       + b"4,\xff\xfe\xff,app\n")  # bytes that are not GBK
+    output = tmp_path / "out.csv"
+    done = _cli("score-text", str(source), "--text-column", "body", "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(output.open(encoding="utf-8")))
+    assert [(r["body"], r["sentiment"]) for r in rows] == [("你们这是什么破服务，气死我了！", "negative"),
+                                                           ("太感谢了，服务很好", "positive")]
+    text = (tmp_path / "out.csv.quarantine.jsonl").read_text(encoding="utf-8")
+    quarantine = [json.loads(line) for line in text.splitlines()]
+    assert [(q["location"], q["reason"].split(":")[0]) for q in quarantine] == [
+        ("line 4", "'body' is empty"), ("line 5", "undecodable text")]
+    assert "13912345678" not in text and "<PHONE>" in text
+    assert "read 4 rows" in done.stderr and "quarantined 2" in done.stderr
+
+
+def test_score_text_quarantines_poison_rows_and_scores_the_rest(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join([json.dumps({"text": "太感谢了，服务很好"}, ensure_ascii=False),
+                                 '{"text": "好\\ud83d"}',  # a lone surrogate: a truncated emoji
+                                 "[" * 100_000,
+                                 json.dumps({"text": "气死我了！"}, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    done = _cli("score-text", str(source), "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["text"] for line in output.open(encoding="utf-8")] == ["太感谢了，服务很好", "气死我了！"]
+    quarantine = [json.loads(line) for line in (tmp_path / "out.jsonl.quarantine.jsonl").open(encoding="utf-8")]
+    assert [(q["location"], q["reason"].split(":")[0]) for q in quarantine] == [
+        ("line 2", "undecodable text"), ("line 3", "invalid JSON")]
+    assert "read 4 rows · wrote 2" in done.stderr
 
 
 def test_score_text_in_process_counts_reconcile(tmp_path):

@@ -86,7 +86,8 @@ def test_quarantine_and_counts_reconcile_like_the_local_engine(both) -> None:
     with duckdb.connect(str(local), read_only=True) as con:
         n_read, n_scored, n_quarantined = con.execute("SELECT n_read, n_scored, n_quarantined FROM runs").fetchone()
         fingerprint = con.execute("SELECT any_value(fingerprint) FROM transcripts").fetchone()[0]
-    assert run["counts"] == {"read": n_read, "scored": n_scored, "quarantined": n_quarantined}
+    assert run["counts"] == {"read": n_read, "scored": n_scored, "quarantined": n_quarantined, "skipped": 0,
+                             "replaced": 0}
     assert (n_read, n_scored, n_quarantined) == (305, 302, 3)
     assert run["fingerprint"] == fingerprint
     assert run["master"] == "local[2]"
@@ -119,3 +120,25 @@ def test_import_refuses_a_folder_that_is_not_spark_output(tmp_path: Path) -> Non
                            str(tmp_path / "x.duckdb")], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "COLUMNS": "300"})
     assert done.returncode == 2 and "no _journeylens_run.json" in done.stderr
+
+
+def test_duplicate_ids_last_read_wins_as_in_the_local_engine(tmp_path: Path) -> None:
+    """day1 holds c1…c10, day2 an identical c1 and c8…c20, with c8…c10 changed since day1."""
+    def contact(i: int, text: str = "骑手怎么还没到？我要投诉！") -> str:
+        return json.dumps({"id": f"c{i:04d}", "started_at": "2026-10-01T12:00:00",
+                           "turns": [{"speaker": "customer", "text": text}]}, ensure_ascii=False) + "\n"
+
+    archive = tmp_path / "exports"
+    archive.mkdir()
+    (archive / "day1.jsonl").write_text("".join(contact(i) for i in range(1, 11)), encoding="utf-8")
+    (archive / "day2.jsonl").write_text(contact(1) + "".join(contact(i, "饭洒了，太失望了") for i in range(8, 11))
+                                        + "".join(contact(i) for i in range(11, 21)), encoding="utf-8")
+    parquet, imported = tmp_path / "parquet", tmp_path / "spark.duckdb"
+    cli("score", str(archive), "--engine", "spark", "--master", "local[2]", "--output", str(parquet))
+    run = json.loads((parquet / "_journeylens_run.json").read_text())
+    assert run["counts"] == {"read": 24, "scored": 20, "quarantined": 0, "skipped": 1, "replaced": 3}
+    cli("import-parquet", str(parquet), "--db", str(imported))
+    with duckdb.connect(str(imported), read_only=True) as con:
+        stored = con.execute("SELECT transcript_id, text FROM utterances WHERE utterance_index = 0 AND transcript_id "
+                             "IN ('c0007', 'c0008') ORDER BY 1").fetchall()
+    assert stored == [("c0007", "骑手怎么还没到？"), ("c0008", "饭洒了，太失望了")]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 COLUMNS = ("channel", "business_line", "language", "taxonomy")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)  # the years a transcript may carry
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_FIELD = re.compile(r"(?!\d)\w{1,64}")  # any language's letters (人群), digits, _; fullmatch: no trailing newline
 
 
 class Filters(BaseModel):
@@ -58,8 +58,8 @@ def field_sql(name: str) -> str:
     """SQL for a breakdown field: a transcripts column or a metadata key."""
     if name in COLUMNS:
         return f"t.{name}"
-    if not _FIELD.match(name):
-        raise ValueError(f"invalid field name {name!r}: letters, digits and _ only")
+    if not _FIELD.fullmatch(name):
+        raise ValueError(f"invalid field name {name!r}: up to 64 letters, digits and _, not starting with a digit")
     return f"json_extract_string(t.metadata, '$.{name}')"
 
 
