@@ -217,7 +217,8 @@ def test_cli_strict_exit_code_and_parquet_export(tmp_path: Path, archive: Path) 
     lenient = subprocess.run([*cli, "score", str(archive), "--db", str(db)], capture_output=True, text=True)
     assert lenient.returncode == 0
     assert printed_counts(lenient.stdout) == {"read": 51, "scored": 50, "quarantined": 1,
-                                              "skipped (already scored)": 0}
+                                              "skipped (already scored)": 0,
+                                              "replaced (a later record had the same id)": 0}
     strict = subprocess.run([*cli, "score", str(archive), "--db", str(db), "--strict"], capture_output=True,
                             text=True)
     assert strict.returncode == 1
@@ -335,7 +336,8 @@ def test_a_transcript_the_pipeline_fails_on_is_quarantined_and_the_rest_stored(t
     done = subprocess.run([sys.executable, "-c", FAIL_ON_C0007, str(path), "--db", str(db), "--batch-size", "5"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert printed_counts(done.stdout) == {"read": 12, "scored": 11, "quarantined": 1, "skipped (already scored)": 0}
+    assert printed_counts(done.stdout) == {"read": 12, "scored": 11, "quarantined": 1, "skipped (already scored)": 0,
+                                           "replaced (a later record had the same id)": 0}
     assert "1 record(s) quarantined" in done.stderr and "1 × pipeline error" in done.stderr
     [entry] = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
     assert (Path(entry["source"]).name, entry["location"]) == ("calls.jsonl", "line 8")
@@ -385,7 +387,7 @@ def nested(depth: int) -> dict:
     return value
 
 
-POISON = [  # records the readers accept but that break hashing, analysis or storing
+POISON = [  # records that once broke hashing, analysis or storing: surrogates are now repaired, deep metadata refused
     '{"id": "p1", "turns": [{"speaker": "customer", "text": "ab\\ud800cd"}]}',  # a lone surrogate: a truncated emoji
     '{"id": "p2", "metadata": {"note": "x\\udc80"}, "turns": [{"speaker": "customer", "text": "hi"}]}',
     json.dumps({"id": "p3", "metadata": nested(300), "turns": [{"speaker": "customer", "text": "hi"}]}),
@@ -404,17 +406,18 @@ def test_poison_records_are_quarantined_by_score_and_analyze_and_the_rest_is_kep
         done = cli("score", str(path), "--db", str(db))
         assert done.returncode == 0, done.stderr[-3000:]
     assert rows(db, "SELECT status, n_read, n_scored, n_quarantined, n_skipped, n_replaced FROM runs "
-                    "ORDER BY started_at") == [("completed", 5, 2, 3, 0, 0), ("completed", 5, 0, 3, 2, 0)]
-    assert rows(db, "SELECT transcript_id FROM transcripts ORDER BY 1") == [("c0001",), ("c0002",)]
+                    "ORDER BY started_at") == [("completed", 5, 4, 1, 0, 0), ("completed", 5, 0, 1, 4, 0)]
+    assert rows(db, "SELECT transcript_id FROM transcripts ORDER BY 1") == [("c0001",), ("c0002",), ("p1",), ("p2",)]
+    assert rows(db, "SELECT text FROM utterances WHERE transcript_id = 'p1'") == [("ab\ufffdcd",)]
     quarantined = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
-    assert [q["location"] for q in quarantined] == ["line 2", "line 3", "line 4"] * 2
-    assert all(q["reason"].startswith("unserialisable transcript") for q in quarantined)
+    assert [q["location"] for q in quarantined] == ["line 4"] * 2
+    assert all("nested deeper than 32 levels" in q["reason"] for q in quarantined)
     output = tmp_path / "out.jsonl"
     analyzed = cli("analyze", str(path), "--output", str(output))
     assert analyzed.returncode == 0, analyzed.stderr[-3000:]
-    assert "read 5 · analysed 2 transcripts" in analyzed.stdout and "quarantined 3" in analyzed.stdout
+    assert "read 5 · analysed 4 transcripts" in analyzed.stdout and "quarantined 1" in analyzed.stdout
     assert {json.loads(line)["transcript_id"] for line in output.read_text(encoding="utf-8").splitlines()} == {
-        "c0001", "c0002"}
+        "c0001", "c0002", "p1", "p2"}
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes as a name")
