@@ -395,7 +395,7 @@ def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
     with warnings.catch_warnings():  # torch.ao's dynamic quantisation is deprecated but still the CPU fast path
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # no fp32 copy
 
 
 class Encoder:
