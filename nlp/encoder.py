@@ -177,10 +177,10 @@ def _tensor(e5: E5File, name: str, shape: tuple[int, ...]) -> torch.Tensor:
     if entry.dtype == 1:
         values = dequantize_q4(raw, shape[0], shape[1])
     elif entry.dtype == 0:
-        values = np.frombuffer(raw, dtype="<f4", count=entry.count).reshape(shape)
+        values = np.frombuffer(raw, dtype="<f4", count=entry.count).reshape(shape).copy()  # writable for torch
     else:
         raise ValueError(f"{name}: unknown dtype {entry.dtype}")
-    return torch.from_numpy(values.copy())
+    return torch.from_numpy(values)
 
 
 def bert_state_dict(e5: E5File) -> dict[str, torch.Tensor]:

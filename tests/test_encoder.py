@@ -311,5 +311,6 @@ def test_int8_encoder_stays_close_to_fp32(converted):
     first, _, _ = converted
     int8 = Encoder.load(first.directory, int8=True)
     assert int8.int8
-    texts = SENTENCES + _corpus("crosswoz", 20)
-    assert _cosines(int8.encode(texts), first.encode(texts)).min() > 0.97
+    texts = SENTENCES + _corpus("crosswoz", 20) + _corpus("multiwoz", 20)
+    cosines = _cosines(int8.encode(texts), first.encode(texts))
+    assert cosines.mean() > 0.975 and cosines.min() > 0.95, (cosines.mean(), cosines.min())
