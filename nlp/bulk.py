@@ -44,7 +44,7 @@ from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs
 from nlp.redact import Redactor
 from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
-from nlp.transcript import Transcript
+from nlp.transcript import WARNINGS, Transcript
 
 ProgressCallback = Callable[[int, RunCounts], None]
 WRITER_MEMORY_LIMIT = "256MB"  # DuckDB's buffer in the writing process: only appends, so memory stays flat
@@ -329,6 +329,7 @@ def score_archive(
         try:
             for batch, rejected, position in batch_records(iter_records(files, reader_options), batch_size):
                 counts.read += len(batch) + len(rejected)
+                counts.repaired += sum(bool(p.transcript.metadata.get(WARNINGS)) for p in batch)
                 for rejection in rejected:
                     reject(rejection)
                 todo = to_analyze(batch)

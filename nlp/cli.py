@@ -84,6 +84,9 @@ def _print_summary(summary: RunSummary) -> None:
     out.print(table)
     if not counts.reconciles:
         console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped + replaced")
+    if counts.repaired:
+        console.print(f"[yellow]{counts.repaired:,} record(s) kept after a repair (an unreadable time dropped, a "
+                      "broken character replaced): each lists what in metadata.warnings")
     if summary.own_files:
         console.print(f"[yellow]not read (the store's own files): {', '.join(map(str, summary.own_files))}")
     if counts.quarantined:

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS promises (
 -- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_replaced BIGINT;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_repaired BIGINT;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid BIGINT;
 """
@@ -84,6 +85,7 @@ class RunCounts:
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     replaced: int = field(default=0, kw_only=True)
+    repaired: int = field(default=0, kw_only=True)  # of those read, kept after a repair (metadata["warnings"])
 
     @property
     def reconciles(self) -> bool:
@@ -131,8 +133,8 @@ class Store:
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
         self.con.execute(
             "INSERT INTO runs (run_id, command, inputs, started_at, status, model_versions, fingerprint, n_read, "
-            "n_scored, n_quarantined, n_skipped, n_replaced, host, pid) "
-            "VALUES (?, ?, ?, ?, 'running', ?, ?, 0, 0, 0, 0, 0, ?, ?)",
+            "n_scored, n_quarantined, n_skipped, n_replaced, n_repaired, host, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, 0, 0, 0, 0, 0, 0, ?, ?)",
             [run_id, command, json.dumps(list(inputs), ensure_ascii=False), _now(),
              json.dumps(model_versions), fingerprint, socket.gethostname(), os.getpid()],
         )
@@ -151,8 +153,9 @@ class Store:
     def finish_run(self, run_id: str, counts: RunCounts, status: str) -> None:
         self.con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, n_read = ?, n_scored = ?, n_quarantined = ?, "
-            "n_skipped = ?, n_replaced = ? WHERE run_id = ?",
-            [_now(), status, counts.read, counts.scored, counts.quarantined, counts.skipped, counts.replaced, run_id],
+            "n_skipped = ?, n_replaced = ?, n_repaired = ? WHERE run_id = ?",
+            [_now(), status, counts.read, counts.scored, counts.quarantined, counts.skipped, counts.replaced,
+             counts.repaired, run_id],
         )
 
     # -- transcripts ---------------------------------------------------------------------------------------

@@ -441,3 +441,15 @@ def test_a_line_of_brackets_is_quarantined_end_to_end(tmp_path: Path) -> None:
     done = cli("score", str(path), "--db", str(db))
     assert done.returncode == 0, done.stderr[-3000:]
     assert rows(db, "SELECT n_read, n_scored, n_quarantined FROM runs") == [(6, 4, 2)]  # p3 and the brackets
+
+
+def test_records_kept_after_a_repair_are_counted_and_say_what_was_repaired(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "calls.jsonl", [transcript(1, started_at="soon"), transcript(2),
+                                                  json.dumps(transcript(3, text="ab\ud83d"))])  # \\ud83d escape
+    db = tmp_path / "cx.duckdb"
+    done = cli("score", str(path), "--db", str(db))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 record(s) kept after a repair" in done.stdout + done.stderr
+    assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
+    assert rows(db, "SELECT transcript_id, started_at IS NULL, json_array_length(metadata, '$.warnings') "
+                    "FROM transcripts ORDER BY 1") == [("c0001", True, 1), ("c0002", False, None), ("c0003", False, 1)]
