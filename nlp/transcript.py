@@ -35,6 +35,7 @@ from nlp.timestamps import read_time
 
 Speaker = Literal["customer", "agent", "bot", "ivr", "system", "third_party"]
 Language = Literal["zh", "en", "auto"]
+MAX_ID_CHARS = 512  # an id is a key, not content: a longer one is corrupt (and would not fit a URL or a header)
 MAX_OFFSET_MS = 2**53  # larger offsets are corrupt data (and would overflow the store's BIGINT columns)
 MAX_METADATA_DEPTH = 32  # deeper metadata is corrupt data (and would overflow recursive steps such as redaction)
 WARNINGS = "warnings"  # metadata key: what was repaired or dropped while reading, one sentence each
@@ -151,7 +152,7 @@ class Transcript(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     channel: str | None = None
     started_at: Timestamp = None
     customer_id: str | None = None

@@ -158,8 +158,12 @@ def hostile_caller(url: str, keys: list[str], tally: Tally, stop: threading.Even
         while not stop.is_set():
             name, body = next(bodies)
             route = "/v1/analyze/batch" if body.startswith(b'{"transcripts"') else rng.choice(ROUTES[::2])
-            response = client.post(route, content=body, headers={"X-API-Key": rng.choice(keys),
-                                                                 "Content-Type": "application/json"})
+            try:
+                response = client.post(route, content=body, headers={"X-API-Key": rng.choice(keys),
+                                                                     "Content-Type": "application/json"})
+            except httpx.HTTPError as error:  # no (readable) answer at all: a failure, and the fuzzing goes on
+                tally.record("hostile", 0, f"{name} -> {route}: {type(error).__name__}: {error}")
+                continue
             tally.record("hostile", response.status_code, f"{name} -> {route}: {response.text[:200]}")
 
 

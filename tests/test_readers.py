@@ -707,3 +707,11 @@ def test_any_channel_is_accepted_and_synonyms_map_to_canonical_names(given, chan
     transcript = Transcript(id="c", channel=given, turns=[{"speaker": "agent", "text": "hi"}])
     assert (transcript.channel, transcript.metadata.get("channel_original")) == (channel, original)
     assert channel is None or channel in CHANNELS or channel == "kiosk"
+
+
+def test_ids_longer_than_a_key_are_refused():
+    from nlp.transcript import MAX_ID_CHARS, Transcript
+    turns = [{"speaker": "customer", "text": "hi"}]
+    assert Transcript(id="x" * MAX_ID_CHARS, turns=turns).id == "x" * MAX_ID_CHARS
+    with pytest.raises(ValueError, match="at most 512 characters"):
+        Transcript(id="x" * (MAX_ID_CHARS + 1), turns=turns)
