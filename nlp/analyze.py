@@ -36,6 +36,7 @@ class AnalyzeSummary:
     reasons: Counter = field(default_factory=Counter)
     quarantine: Path | None = None
     adaptations: dict = field(default_factory=dict)  # taxonomy -> stage_training.Adaptation
+    duplicate_ids: Counter = field(default_factory=Counter)  # id -> times it was read after the first
 
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
@@ -66,11 +67,15 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
     summary.quarantine.unlink(missing_ok=True)  # never leave a stale one from an earlier run
     quarantine = Quarantine(summary.quarantine, uuid.uuid4().hex[:12], pipeline.redactor)
     output.parent.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()  # ids written: a second transcript with one of them is written too, and counted
     try:
         with output.open("w", encoding="utf-8") as handle:
             for batch, rejected, _ in batch_records(iter_records(paths, reader_options), batch_size):
                 kept, failures = analyze_isolated(pipeline, batch, taxonomy) if batch else ([], [])
                 for _, doc in kept:
+                    if doc.transcript.id in seen:
+                        summary.duplicate_ids[doc.transcript.id] += 1
+                    seen.add(doc.transcript.id)
                     summary.transcripts += 1
                     for row in utterance_rows(doc):
                         handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -327,7 +327,8 @@ def score_archive(
         executor = _executor(config, workers)
         in_flight: deque[tuple[list[Pending], Future[BatchResult]]] = deque()
         try:
-            for batch, rejected, position in batch_records(iter_records(files, reader_options), batch_size):
+            records = iter_records(files, reader_options, roots=paths)
+            for batch, rejected, position in batch_records(records, batch_size):
                 counts.read += len(batch) + len(rejected)
                 for rejection in rejected:
                     reject(rejection)

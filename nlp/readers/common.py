@@ -75,7 +75,7 @@ def validate(
     data: dict[str, Any], source: str, location: str, raw: str | None, speaker_map: Mapping[str, str]
 ) -> Record:
     """Resolve speakers and language, then validate ``data`` as a ``Transcript``; the one path to a Record."""
-    data = dict(data)
+    data = with_record_id(data, data.get("id"))
     turns = data.get("turns")
     if isinstance(turns, list):
         data["turns"] = [_resolve_turn_speaker(turn, speaker_map) for turn in turns]
@@ -128,6 +128,18 @@ def split_speaker_prefix(
     if match is None:
         return None
     return match["label"], match["text"].strip()
+
+
+# Fields a team's own per-call JSON uses for the record's id, tried in order when it has no ``id``.
+ID_ALIASES = ("conversation_id", "conversationId", "call_id", "callId", "contact_id", "contactId", "session_id")
+
+
+def with_record_id(data: dict[str, Any], default_id: str) -> dict[str, Any]:
+    """``data`` with its id: its own ``id``, else the first id alias it carries, else ``default_id`` (the path)."""
+    if not is_missing(data.get("id")):
+        return data
+    own = next((data[name] for name in ID_ALIASES if not is_missing(data.get(name))), None)
+    return {**data, "id": own if own is not None else default_id}
 
 
 def keep_present(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ _CLOCK = re.compile(r"(?:(?P<h>\d{1,2}):)?(?P<m>\d{1,2}):(?P<s>\d{2})(?:[.,](?P<
 def read_text(source: Source, options: ReaderOptions) -> Iterator[Record]:
     """The whole file as one transcript."""
     text = source.read_text()
-    fields: dict[str, Any] = {"id": source.stem}
+    fields: dict[str, Any] = {"id": source.default_id}
     metadata: dict[str, Any] = {}
     preamble: list[str] = []
     turns: list[dict[str, Any]] = []

@@ -60,7 +60,7 @@ def read_subtitles(source: Source, options: ReaderOptions, kind: str) -> Iterato
             }
         )
     guessed = _guess_roles(turns, options.speaker_map)
-    data = {"id": source.stem, "metadata": {"speaker_roles_guessed": True} if guessed else {}, "turns": turns}
+    data = {"id": source.default_id, "metadata": {"speaker_roles_guessed": True} if guessed else {}, "turns": turns}
     yield validate(data, source.name, "file", text, options.speaker_map)
 
 
