@@ -1,5 +1,8 @@
 """``journeylens analyze``: transcripts in, one JSON line per utterance out, without a database.
 
+Each line carries the ids, speaker (and the source's label), times, our labels, and ``vendor_sentiment``: the
+sentiment the source platform gave the turn (Contact Lens, Transcribe Call Analytics, CCAI), beside ours.
+
 The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey classifier, emotion, topical
 segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as in
 ``nlp.bulk``, a record that cannot be read or analysed goes, redacted and with its reason, to the quarantine file
@@ -24,6 +27,7 @@ from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
+from nlp.store import vendor_sentiment
 from nlp.taxonomy import load_taxonomy
 
 
@@ -42,10 +46,13 @@ class AnalyzeSummary:
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
     """The output rows of one analysed transcript, in utterance order."""
     for u in doc.utterances:
-        yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker, "text": u.text,
+        yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker,
+               "speaker_label": u.speaker_label, "start_ms": u.start_ms, "end_ms": u.end_ms,
+               "ts": u.ts.isoformat() if u.ts is not None else None, "text": u.text,
                "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
                "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
-               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse}
+               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
+               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index)}
 
 
 def quarantine_path_for(output: Path) -> Path:

@@ -38,7 +38,7 @@ from nlp.readers import FORMATS, ReaderOptions, total_bytes
 from nlp.redact import Redactor
 from nlp.resources import PROJECT_ROOT, models_dir
 from nlp.stage_summary import stage_summary
-from nlp.store import TABLES, Store
+from nlp.store import TABLES, Store, vendor_agreement
 
 app = typer.Typer(help="Customer-journey emotion analytics for contact-centre transcripts.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -231,6 +231,25 @@ def summary(db: Annotated[Path, typer.Option(help="DuckDB file to read.")] = Pat
         raise typer.BadParameter(f"{db} does not exist", param_hint="--db")
     with _database_errors(db):
         _print_stage_table(db)
+        _print_vendor_agreement(db)
+
+
+def _print_vendor_agreement(db: Path) -> None:
+    """Our sentiment beside the source platform's (Contact Lens, Transcribe, CCAI), when the inputs carried one."""
+    with Store(db, read_only=True) as store:
+        rows = vendor_agreement(store.con)
+    if not rows:
+        return
+    table = Table(title="sentiment · theirs (source platform) vs ours, per utterance")
+    for column in ("theirs", "utterances", "ours positive", "ours neutral", "ours negative", "% agree"):
+        table.add_column(column, justify="left" if column == "theirs" else "right")
+    for row in rows:
+        table.add_row(row["vendor_sentiment"], f"{row['utterances']:,}", f"{row['positive']:,}", f"{row['neutral']:,}",
+                      f"{row['negative']:,}", f"{100 * row['agree'] / row['utterances']:.1f}")
+    out.print(table)
+    total, agree = sum(r["utterances"] for r in rows), sum(r["agree"] for r in rows)
+    out.print(f"agreement: {agree:,} of {total:,} scored utterances ({100 * agree / total:.1f}%) carry the same "
+              "label as the source platform gave their turn")
 
 
 def _filters(date_from: datetime | None, date_to: datetime | None, business_line: str | None, channel: str | None,

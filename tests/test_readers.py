@@ -320,6 +320,8 @@ def test_ccai_conversation_resource_maps_roles_medium_and_message_times():
     assert transcript.turns[1].metadata == {
         "sentiment": {"magnitude": 0.6, "score": -0.5},
         "confidence": 0.88,
+        "vendor_sentiment": "negative",
+        "vendor_sentiment_score": -0.5,
     }
     assert (transcript.metadata["agent_id"], transcript.metadata["labels"]) == (
         "agent-0042",
@@ -354,7 +356,9 @@ def test_forced_format_reads_any_extension_and_checks_the_shape(tmp_path):
     )
     assert read_one(tmp_path / "export.log", format="jsonl").id == "f-1"
     [record] = read(GOOD / "ccai_hotel_chat.json", format="contact_lens")
-    assert record.reason == "not a contact_lens file: expected an object with the lists Transcript and Participants"
+    assert record.reason == (
+        "not a contact_lens file: expected an object with the list Transcript, and Participants or JobName"
+    )
 
 
 def test_broken_folder_yields_one_record_per_record_read_with_readable_reasons():

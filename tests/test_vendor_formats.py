@@ -7,13 +7,17 @@ licences are listed in the README beside them.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from nlp.analyze import analyze_files
 from nlp.bulk import score_archive
 from nlp.readers import ReaderOptions, iter_records
+from nlp.redact import Redactor
+from nlp.store import vendor_agreement
 
 VENDOR = Path(__file__).parent / "fixtures" / "readers" / "vendor"
 
@@ -29,10 +33,12 @@ def stored(tmp_path: Path, *paths: Path, batch_size: int = 64, **options) -> tup
     summary = score_archive(list(paths), db, reader_options=ReaderOptions(**options), batch_size=batch_size)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        frame = con.sql("SELECT * FROM utterances ORDER BY transcript_id, utterance_index").df()
+        cursor = con.execute("SELECT * FROM utterances ORDER BY transcript_id, utterance_index")
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
-    return summary.counts, frame.to_dict("records")
+    return summary.counts, rows
 
 
 def test_per_call_folders_reusing_a_file_name_keep_one_transcript_per_call(tmp_path):
@@ -54,3 +60,110 @@ def test_the_same_file_listed_by_bulk_gets_the_same_relative_id(tmp_path):
     files = list_inputs([folder])
     assert [r.transcript.id for r in iter_records(files, roots=[folder])][1] == "2025-12-28/call-9b21/transcription"
     assert [r.transcript.id for r in iter_records(files)][1] == "transcription"  # no folder given: the stem
+
+
+# file → (id, speaker of each turn, start_ms of each turn, the vendor's sentiment of each turn)
+EXPECTED = {
+    "amazon/contact_lens_chat.json": (
+        "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222", ["customer", "agent", "customer"], [5000, 30000, 50000],
+        ["negative", "positive", "positive"]),
+    "amazon/contact_lens_chat_redacted.json": (
+        "a1b2c3d4-5678-90ab-cdef-EXAMPLE55555", ["customer", "agent", "customer"], [5000, 30000, 50000],
+        ["negative", "positive", "positive"]),
+    "amazon/connect_chat_transcript.json": (
+        "b2c3d4e5-6789-01ab-cdef-EXAMPLE66666", ["system", "customer", "agent"], [2303, 21791, 51041],
+        [None, None, None]),
+    "amazon/transcribe_call_analytics.json": (
+        "my-first-call-analytics-job", ["agent", "customer", "customer"], [220, 4380, 9120],
+        ["neutral", "negative", "positive"]),
+    "google/ccai_conversation_sentiment.json": (
+        "1234567890123456789", ["agent", "customer", "agent"], [0, 5500, 19000], ["positive", "negative", "neutral"]),
+    "google/ccai_upload_chat.json": (
+        "chat-2023-0415-0042", ["customer", "agent", "customer", "agent"], [0, 5000, 30000, 60000], [None] * 4),
+}
+
+
+def by_turn(rows: list[dict]) -> dict[str, list[dict]]:
+    """The first utterance of each turn, per transcript id."""
+    turns: dict[str, dict[int, dict]] = {}
+    for row in rows:
+        turns.setdefault(row["transcript_id"], {}).setdefault(row["turn_index"], row)
+    return {tid: [first[index] for index in sorted(first)] for tid, first in turns.items()}
+
+
+@pytest.fixture(scope="module")
+def vendor_outputs(tmp_path_factory) -> tuple[dict, dict, object]:
+    tmp = tmp_path_factory.mktemp("vendor")
+    paths = [VENDOR / "amazon", VENDOR / "google"]
+    lines = analyzed(tmp, *paths)
+    counts, rows = stored(tmp, *paths)
+    return by_turn(lines), by_turn(rows), counts
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_vendor_files_keep_ids_speakers_times_and_the_vendors_sentiment(name, vendor_outputs):
+    expected_id, speakers, starts, theirs = EXPECTED[name]
+    record = list(iter_records([VENDOR / name]))[0]
+    assert record.reason is None
+    transcript = record.transcript
+    assert transcript.id == expected_id
+    assert [t.speaker for t in transcript.turns] == speakers
+    stored_id = Redactor().pseudonymize(expected_id)
+    analysed, rows, counts = vendor_outputs
+    assert (counts.read, counts.scored, counts.quarantined) == (len(EXPECTED), len(EXPECTED), 0)
+    for output in (analysed, rows):
+        turns = output[stored_id]
+        assert [t["speaker"] for t in turns] == speakers
+        assert [t["start_ms"] for t in turns] == starts
+        assert [t["vendor_sentiment"] for t in turns] == theirs
+
+
+def test_contact_lens_chat_events_are_kept_as_events_and_per_message_roles_win():
+    redacted = next(iter_records([VENDOR / "amazon/contact_lens_chat_redacted.json"])).transcript
+    assert redacted.metadata["redacted"] is True
+    assert [event["type"].rsplit(".", 1)[-1] for event in redacted.metadata["events"]] == ["joined", "joined", "ended"]
+    assert redacted.metadata["vendor_categories"] == ["Refund"]
+    chat = next(iter_records([VENDOR / "amazon/connect_chat_transcript.json"])).transcript
+    assert (chat.channel, chat.metadata["source_format"]) == ("chat", "connect_chat")
+    assert chat.turns[2].ts == datetime(2019, 8, 26, 22, 18, 10, 250000, tzinfo=UTC)
+    assert [t.metadata["display_name"] for t in chat.turns] == ["SYSTEM_MESSAGE", "Customer", "John"]
+
+
+def test_an_entry_whose_participant_has_no_role_anywhere_is_refused_naming_it(tmp_path):
+    data = json.loads((VENDOR / "amazon/contact_lens_chat_redacted.json").read_text())
+    del data["Transcript"][1]["ParticipantRole"]
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(data))
+    record = next(iter_records([path]))
+    assert "f5b4d9a4-8a3c-4c4d-9c2e-EXAMPLE33333" in record.reason
+
+
+def test_ccai_conversation_info_gives_id_categories_and_metadata():
+    transcript = next(iter_records([VENDOR / "google/ccai_upload_chat.json"])).transcript
+    assert transcript.metadata["vendor_categories"] == ["Billing"]
+    assert transcript.metadata["queue"] == "billing-en"
+    conversation = next(iter_records([VENDOR / "google/ccai_conversation_sentiment.json"])).transcript
+    assert [t.metadata["vendor_sentiment_score"] for t in conversation.turns] == [0.4, -0.7, 0.0]
+
+
+def test_summary_reports_agreement_with_the_vendors_sentiment(tmp_path):
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    db = tmp_path / "cx.duckdb"
+    score_archive([VENDOR / "amazon"], db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        agreement = vendor_agreement(con)
+        both = con.execute("SELECT count(*) FROM utterances WHERE vendor_sentiment IS NOT NULL "
+                           "AND sentiment IS NOT NULL").fetchall()[0][0]
+        same = con.execute("SELECT count(*) FROM utterances WHERE vendor_sentiment = sentiment").fetchall()[0][0]
+    finally:
+        con.close()
+    assert sum(row["utterances"] for row in agreement) == both > 0
+    assert sum(row["agree"] for row in agreement) == same
+    result = CliRunner().invoke(app, ["summary", "--db", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "theirs (source platform) vs ours" in result.output
+    assert f"agreement: {same:,} of {both:,}" in result.output

@@ -28,7 +28,9 @@ from nlp.readers.tabular import read_csv, read_parquet
 
 __all__ = ["FORMATS", "ReaderOptions", "Record", "iter_records", "list_inputs", "total_bytes"]
 
-FORMATS = ("jsonl", "json", "csv", "parquet", "text", "vtt", "srt", "contact_lens", "ccai")
+FORMATS = (
+    "jsonl", "json", "csv", "parquet", "text", "vtt", "srt", "contact_lens", "transcribe", "connect_chat", "ccai",
+)
 
 EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -54,6 +56,8 @@ READERS: dict[str, Reader] = {
     "vtt": partial(read_subtitles, kind="vtt"),
     "srt": partial(read_subtitles, kind="srt"),
     "contact_lens": partial(read_json, shape="contact_lens"),
+    "transcribe": partial(read_json, shape="contact_lens"),
+    "connect_chat": partial(read_json, shape="connect_chat"),
     "ccai": partial(read_json, shape="ccai"),
 }
 

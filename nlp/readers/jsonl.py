@@ -1,6 +1,7 @@
 """Canonical JSON Lines (one transcript object per line) and ``.json`` documents, whose shape is sniffed.
 
-A ``.json`` file may hold an Amazon Connect Contact Lens analysis, a Google CCAI Insights conversation, one
+A ``.json`` file may hold an Amazon Connect Contact Lens analysis, an Amazon Transcribe Call Analytics result, an
+Amazon Connect chat transcript, a Google CCAI Insights conversation, one
 canonical transcript object (its id is ``id``, else ``conversation_id``/``call_id``/``contact_id``, else the file's
 path relative to the folder read, without extension) or a list of canonical transcript objects.
 Ids are text: one written as a number keeps the digits as written (``1e999`` stays "1e999", not "inf").
@@ -14,15 +15,25 @@ from typing import Any
 
 from nlp.readers.ccai import ccai_transcript, is_ccai
 from nlp.readers.common import ReaderOptions, Record, dig, rejected, validate, with_record_id
-from nlp.readers.contact_lens import contact_lens_transcript, is_contact_lens
+from nlp.readers.contact_lens import (
+    connect_chat_transcript,
+    contact_lens_transcript,
+    is_connect_chat,
+    is_contact_lens,
+)
 from nlp.readers.source import Source, describe_decode_error
 
 PLATFORM_SHAPES = {
-    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with the lists Transcript and Participants"),
+    "connect_chat": (is_connect_chat, connect_chat_transcript, "an object whose Transcript entries have AbsoluteTime"),
+    "contact_lens": (
+        is_contact_lens, contact_lens_transcript, "an object with the list Transcript, and Participants or JobName"
+    ),
     "ccai": (is_ccai, ccai_transcript, "an object with entries, or with transcript.transcriptSegments"),
 }
 EXPECTED_JSON = (
-    "expected an Amazon Connect Contact Lens analysis (lists Transcript and Participants), a Google CCAI "
+    "expected an Amazon Connect Contact Lens analysis (lists Transcript and Participants), an Amazon Transcribe "
+    "Call Analytics result (Transcript, JobName), an Amazon Connect chat transcript (Transcript entries with "
+    "AbsoluteTime), a Google CCAI "
     "Insights conversation (entries, or transcript.transcriptSegments), a transcript object (id, turns) "
     "or a list of transcript objects"
 )
