@@ -27,6 +27,7 @@ from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
+from nlp.readers.common import reason_group
 from nlp.store import vendor_sentiment
 from nlp.taxonomy import load_taxonomy
 
@@ -90,7 +91,7 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
                 for rejection in [*rejected, *failures]:
                     quarantine.add(rejection)
                     summary.quarantined += 1
-                    summary.reasons[rejection.reason.split(":")[0]] += 1
+                    summary.reasons[reason_group(rejection.reason, rejection.location)] += 1
                 summary.read += len(batch) + len(rejected)
     finally:
         quarantine.close()

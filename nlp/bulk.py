@@ -42,6 +42,7 @@ from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs
+from nlp.readers.common import reason_group
 from nlp.redact import Redactor
 from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
 from nlp.transcript import Transcript
@@ -287,7 +288,7 @@ def score_archive(
         def reject(rejection: Rejection) -> None:
             quarantine.add(rejection)
             counts.quarantined += 1
-            reasons[rejection.reason.split(":")[0]] += 1
+            reasons[reason_group(rejection.reason, rejection.location)] += 1
 
         stored_id = pipeline.redactor.pseudonymize  # ids are compared as the store holds them
 

@@ -57,6 +57,32 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return pairs
 
 
+# The reader options, in one place: every command that reads transcripts takes all of them, the same way.
+FormatOpt = Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")]
+ColumnOpt = Annotated[list[str] | None, typer.Option(help="CSV/Parquet column FIELD=COLUMN, repeatable.")]
+SpeakerMapOpt = Annotated[list[str] | None, typer.Option(
+    help="Speaker label mapping LABEL=ROLE, repeatable (SPEAKER_01=agent also matches [SPEAKER_01]).")]
+EncodingOpt = Annotated[str | None, typer.Option(help="Force a text encoding, e.g. big5 (default: detect).")]
+GuessSpeakersOpt = Annotated[bool, typer.Option(
+    "--guess-speakers", help="Subtitles with anonymous speakers (SPEAKER_00, spk_1): tell agent from customer by "
+                             "what they say (who greets and offers help); the transcript records how.")]
+
+
+def _reader_options(format: str | None, column: list[str] | None, speaker_map: list[str] | None,
+                    encoding: str | None, guess_speakers: bool) -> ReaderOptions:
+    """The checked ``ReaderOptions`` of a command's reader options."""
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as error:
+            raise typer.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from error
+    return ReaderOptions(format=format, columns=_pairs(column, "--column"),
+                         speaker_map=_pairs(speaker_map, "--speaker-map"), encoding=encoding,
+                         guess_speakers=guess_speakers)
+
+
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
     total = total_bytes(archive_inputs(paths, db)[0])
     started = time.monotonic()
@@ -117,10 +143,11 @@ def score(
     paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (read recursively).")],
     db: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("journeylens.duckdb"),
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for scoring.")] = 1,
-    format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
-    column: Annotated[list[str] | None, typer.Option(help="CSV/Parquet column FIELD=COLUMN, repeatable.")] = None,
-    speaker_map: Annotated[list[str] | None, typer.Option(help="Speaker label mapping LABEL=ROLE, repeatable.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Force a text encoding, e.g. big5 (default: detect).")] = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+    guess_speakers: GuessSpeakersOpt = False,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
@@ -144,21 +171,13 @@ def score(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
-    if format is not None and format not in FORMATS:
-        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError as error:
-            raise typer.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from error
+    options = _reader_options(format, column, speaker_map, encoding, guess_speakers)
     try:
         pipeline_config = load_config(config)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--config") from error
     if no_redact:
         pipeline_config.redact = []
-    options = ReaderOptions(format=format, columns=_pairs(column, "--column"),
-                            speaker_map=_pairs(speaker_map, "--speaker-map"), encoding=encoding)
     if engine == "spark":
         from nlp.spark_engine import score_on_spark  # pyspark is imported only when asked for
 
@@ -535,12 +554,18 @@ def analyze(
                                                       "line, from the configuration).")] = None,
     classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot or "
                                                         "fewshot-untrained (default: configuration).")] = None,
-    format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+    guess_speakers: GuessSpeakersOpt = False,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
     adapt: Annotated[bool, typer.Option(help="fewshot only: read the input twice and self-train the stage model "
                                              "on it first (needs about 100+ contacts; no labels).")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
 ) -> None:
-    """Label every utterance with stage, issue type, service step, segment and emotion; write JSON lines."""
+    """Label every utterance with stage, issue type, service step, segment and emotion; write JSON lines. Exits
+    with status 1 when nothing could be analysed (and, with --strict, when anything was quarantined)."""
     from nlp.analyze import analyze_files
     from nlp.scoring import JOURNEY_CLASSIFIERS
     from nlp.taxonomy import TaxonomyError, load_taxonomy
@@ -548,8 +573,7 @@ def analyze(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
-    if format is not None and format not in FORMATS:
-        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    options = _reader_options(format, column, speaker_map, encoding, guess_speakers)
     if classifier is not None and classifier not in JOURNEY_CLASSIFIERS:
         raise typer.BadParameter(f"choose from {', '.join(JOURNEY_CLASSIFIERS)}", param_hint="--classifier")
     try:
@@ -567,7 +591,7 @@ def analyze(
         raise typer.BadParameter(f"--adapt needs --classifier fewshot (the configuration says "
                                  f"{pipeline_config.journey_classifier!r})", param_hint="--adapt")
     summary = analyze_files(paths, output, taxonomy=taxonomy, config=pipeline_config,
-                            reader_options=ReaderOptions(format=format), adapt=adapt)
+                            reader_options=options, adapt=adapt)
     for name, adaptation in summary.adaptations.items():
         out.print(f"{name}: " + (f"adapted to {adaptation.contacts:,} contacts "
                                  f"({adaptation.confident_utterances:,} confidently labelled utterances)"
@@ -576,7 +600,19 @@ def analyze(
               f"utterances → {output} · quarantined {summary.quarantined:,}"
               + (f" to {summary.quarantine}" if summary.quarantine else ""))
     for reason, count in summary.reasons.most_common():
-        console.print(f"  [yellow]{count:,} × {reason}")
+        console.print(f"  [yellow]{count:,} × {reason}", highlight=False, soft_wrap=True)
+    if summary.duplicate_ids:
+        repeated = ", ".join(list(summary.duplicate_ids)[:5]) + (" …" if len(summary.duplicate_ids) > 5 else "")
+        console.print(f"[yellow]{sum(summary.duplicate_ids.values()):,} transcript(s) share an id with an earlier one "
+                      f"(both written): {repeated}", highlight=False, soft_wrap=True)
+    if summary.read and not summary.transcripts:
+        console.print("[red]nothing could be analysed: every record was quarantined", highlight=False)
+        raise typer.Exit(1)
+    if not summary.read:
+        console.print("[red]nothing to analyse: no records found", highlight=False)
+        raise typer.Exit(1)
+    if strict and summary.quarantined:
+        raise typer.Exit(1)
 
 
 @app.command("train-stages")

@@ -167,3 +167,60 @@ def test_summary_reports_agreement_with_the_vendors_sentiment(tmp_path):
     assert result.exit_code == 0, result.output
     assert "theirs (source platform) vs ours" in result.output
     assert f"agreement: {same:,} of {both:,}" in result.output
+
+
+def test_score_and_analyze_read_one_csv_alike_with_the_same_reader_options(tmp_path):
+    """Issue 20 item 4: --column, --speaker-map and --encoding reach both commands, from one place."""
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    rows = [("会话编号", "发言方", "内容"), ("mt-001", "商家客服", "您好，请问有什么可以帮您？"),
+            ("mt-001", "顾客", "我的外卖洒了，汤都漏了。"), ("mt-002", "商家客服", "您好，很高兴为您服务。"),
+            ("mt-002", "顾客", "骑手态度很差，我要投诉。")]
+    path = tmp_path / "meituan.csv"
+    path.write_bytes("\n".join(",".join(row) for row in rows).encode("gb18030") + b"\n")
+    options = ["--column", "id=会话编号", "--column", "speaker=发言方", "--column", "text=内容",
+               "--speaker-map", "商家客服=agent", "--encoding", "gb18030"]
+    runner = CliRunner()
+    db, output = tmp_path / "cx.duckdb", tmp_path / "out.jsonl"
+    scored = runner.invoke(app, ["score", str(path), "--db", str(db), "--strict", *options], env={"COLUMNS": "200"})
+    assert scored.exit_code == 0, scored.output
+    analysed = runner.invoke(app, ["analyze", str(path), "--output", str(output), "--strict", *options],
+                             env={"COLUMNS": "200"})
+    assert analysed.exit_code == 0, analysed.output
+    lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored_rows = con.execute("SELECT transcript_id, turn_index, speaker, text, sentiment FROM utterances "
+                                  "ORDER BY transcript_id, utterance_index").fetchall()
+    finally:
+        con.close()
+    assert [(r["transcript_id"], r["turn_index"], r["speaker"], r["text"], r["sentiment"]) for r in lines] == [
+        tuple(row) for row in stored_rows]
+    assert {r["transcript_id"] for r in lines} == {"mt-001", "mt-002"}
+    assert [r["speaker"] for r in lines if r["turn_index"] == 0] == ["agent", "agent"]
+
+
+def test_analyze_exits_non_zero_when_nothing_could_be_analysed_and_groups_quarantine_by_reason(tmp_path):
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for number in range(3):
+        (inputs / f"bad_{number}.jsonl").write_text('{"id": "x", "turns": []}\n{"id": "y"\n', encoding="utf-8")
+    output = tmp_path / "out" / "utterances.jsonl"
+    result = CliRunner().invoke(app, ["analyze", str(inputs), "--output", str(output)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "nothing could be analysed" in result.output
+    # grouped by what went wrong, not by where ("line 1", "line 2"): two reasons, three records each
+    assert "3 × turns: List should have at least 1 item" in result.output
+    assert "3 × invalid JSON: Expecting ',' delimiter (column N)" in result.output
+    good = inputs / "good.jsonl"
+    good.write_text('{"id": "ok", "turns": [{"speaker": "客服", "text": "您好"}]}\n', encoding="utf-8")
+    lenient = CliRunner().invoke(app, ["analyze", str(inputs), "--output", str(output)], env={"COLUMNS": "200"})
+    strict = CliRunner().invoke(app, ["analyze", str(inputs), "--output", str(output), "--strict"],
+                                env={"COLUMNS": "200"})
+    assert (lenient.exit_code, strict.exit_code) == (0, 1)

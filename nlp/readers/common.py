@@ -40,6 +40,7 @@ class ReaderOptions:
     columns: dict[str, str] = field(default_factory=dict)
     speaker_map: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
+    guess_speakers: bool = False  # subtitles: anonymous speakers' roles from what they say (see subtitles.py)
 
 
 def rejected(source: str, location: str, reason: str, raw: str | None) -> Record:
@@ -50,6 +51,23 @@ def rejected(source: str, location: str, reason: str, raw: str | None) -> Record
     """
     raw = None if raw is None else _encodable(raw[:RAW_LIMIT])
     return Record(source, location, 0, None, _encodable(reason), raw)
+
+
+_NUMBERED = re.compile(r"\b(line|row|item|cue|turns\.|column|position|char)(\s*)\d+", re.IGNORECASE)
+_QUOTED = re.compile(r"\(got [^)]*\)|\bb'[^']*'|\bb\"[^\"]*\"")
+REASON_GROUP_LIMIT = 120
+
+
+def reason_group(reason: str, location: str | None = None) -> str:
+    """What a quarantine summary groups a rejection by: its reason, not where it happened. The location prefix
+    ("line 3: ", "item 2: ") is dropped, numbers in places, the value got and undecodable bytes are blanked, so one
+    kind of problem counts once: ``"line 7: invalid JSON: Expecting value (column 1); …"`` → ``"invalid JSON: Expecting value
+    (column N); …"``."""
+    text = reason.strip()
+    if location and text.startswith(f"{location}: "):
+        text = text[len(location) + 2:]
+    text = _QUOTED.sub("…", _NUMBERED.sub(lambda m: f"{m[1]}{m[2]}N", text))
+    return text if len(text) <= REASON_GROUP_LIMIT else text[: REASON_GROUP_LIMIT - 1] + "…"
 
 
 def _encodable(text: str) -> str:
