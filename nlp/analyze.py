@@ -42,6 +42,7 @@ class AnalyzeSummary:
     quarantine: Path | None = None
     adaptations: dict = field(default_factory=dict)  # taxonomy -> stage_training.Adaptation
     duplicate_ids: Counter = field(default_factory=Counter)  # id -> times it was read after the first
+    unknown_speaker_lines: Counter = field(default_factory=Counter)  # label -> lines left out (text reader)
 
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
@@ -84,6 +85,9 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
                     if doc.transcript.id in seen:
                         summary.duplicate_ids[doc.transcript.id] += 1
                     seen.add(doc.transcript.id)
+                    left_out = doc.transcript.metadata.get("unknown_speaker_lines")
+                    if isinstance(left_out, dict):
+                        summary.unknown_speaker_lines.update(left_out)
                     summary.transcripts += 1
                     for row in utterance_rows(doc):
                         handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -601,6 +601,10 @@ def analyze(
               + (f" to {summary.quarantine}" if summary.quarantine else ""))
     for reason, count in summary.reasons.most_common():
         console.print(f"  [yellow]{count:,} × {reason}", highlight=False, soft_wrap=True)
+    if summary.unknown_speaker_lines:
+        labels = ", ".join(f"{n:,} × {label}" for label, n in summary.unknown_speaker_lines.most_common(10))
+        console.print(f"[yellow]{summary.unknown_speaker_lines.total():,} line(s) with an unknown speaker label left "
+                      f"out: {labels}; map them with --speaker-map LABEL=ROLE", highlight=False, soft_wrap=True)
     if summary.duplicate_ids:
         repeated = ", ".join(list(summary.duplicate_ids)[:5]) + (" …" if len(summary.duplicate_ids) > 5 else "")
         console.print(f"[yellow]{sum(summary.duplicate_ids.values()):,} transcript(s) share an id with an earlier one "

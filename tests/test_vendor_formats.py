@@ -224,3 +224,31 @@ def test_analyze_exits_non_zero_when_nothing_could_be_analysed_and_groups_quaran
     strict = CliRunner().invoke(app, ["analyze", str(inputs), "--output", str(output), "--strict"],
                                 env={"COLUMNS": "200"})
     assert (lenient.exit_code, strict.exit_code) == (0, 1)
+
+
+def test_chinese_text_export_maps_bot_and_system_lines_and_never_guesses_unknown_labels(tmp_path):
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    path = VENDOR / "meituan" / "session_0042.txt"
+    transcript = next(iter_records([path])).transcript
+    assert [(t.speaker, t.speaker_label) for t in transcript.turns] == [
+        ("bot", "FAQ"), ("customer", "用户"), ("system", "RULE"), ("bot", "DM"), ("customer", "用户"),
+        ("agent", "客服"), ("customer", "用户"), ("agent", "客服"), ("customer", "用户")]
+    assert transcript.turns[6].text == "************"  # the masked line is the customer's, not the agent's
+    assert "转接队列已满" not in "".join(t.text for t in transcript.turns)
+    assert transcript.metadata["unknown_speaker_lines"] == {"XYZ": 1}
+    assert "XYZ (1)" in transcript.metadata["warnings"][0]
+    lines = analyzed(tmp_path, path)
+    counts, rows = stored(tmp_path, path)
+    for output in (lines, rows):
+        speakers = {row["turn_index"]: row["speaker"] for row in output}
+        assert [speakers[i] for i in (0, 2, 3)] == ["bot", "system", "bot"]
+        assert all(row["sentiment"] is None for row in output if row["speaker"] in ("bot", "system"))
+        assert {row["transcript_id"] for row in output} == {"mt-session-0042"}
+    result = CliRunner().invoke(app, ["analyze", str(path), "--output", str(tmp_path / "cli.jsonl")],
+                                env={"COLUMNS": "200"})
+    assert "1 line(s) with an unknown speaker label left out: 1 × XYZ" in result.output
+    mapped = next(iter_records([path], ReaderOptions(speaker_map={"XYZ": "system"}))).transcript
+    assert [t.speaker for t in mapped.turns].count("system") == 2 and "unknown_speaker_lines" not in mapped.metadata

@@ -61,8 +61,8 @@ REASON_GROUP_LIMIT = 120
 def reason_group(reason: str, location: str | None = None) -> str:
     """What a quarantine summary groups a rejection by: its reason, not where it happened. The location prefix
     ("line 3: ", "item 2: ") is dropped, numbers in places, the value got and undecodable bytes are blanked, so one
-    kind of problem counts once: ``"line 7: invalid JSON: Expecting value (column 1); …"`` → ``"invalid JSON: Expecting value
-    (column N); …"``."""
+    kind of problem counts once: ``"line 7: invalid JSON: Expecting value (column 1); …"`` → ``"invalid JSON:
+    Expecting value (column N); …"``."""
     text = reason.strip()
     if location and text.startswith(f"{location}: "):
         text = text[len(location) + 2:]
