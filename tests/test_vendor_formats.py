@@ -252,3 +252,30 @@ def test_chinese_text_export_maps_bot_and_system_lines_and_never_guesses_unknown
     assert "1 line(s) with an unknown speaker label left out: 1 × XYZ" in result.output
     mapped = next(iter_records([path], ReaderOptions(speaker_map={"XYZ": "system"}))).transcript
     assert [t.speaker for t in mapped.turns].count("system") == 2 and "unknown_speaker_lines" not in mapped.metadata
+
+
+@pytest.mark.parametrize(("name", "texts"), [("support_call.vtt", "Hi, I ordered"), ("support_call_zh.srt", "你好")])
+def test_whisper_diarised_subtitles_read_bracketed_labels_and_guess_roles_only_when_asked(tmp_path, name, texts):
+    path = VENDOR / "whisper" / name
+    [refused] = list(iter_records([path]))
+    assert refused.reason.startswith("speakers SPEAKER_00, SPEAKER_01 name no role: give their roles with "
+                                     "--speaker-map SPEAKER_00=agent")
+    roles = {"SPEAKER_00": "agent", "[SPEAKER_01]": "customer"}
+    mapped = next(iter_records([path], ReaderOptions(speaker_map=roles)))
+    guessed = next(iter_records([path], ReaderOptions(guess_speakers=True)))
+    for transcript in (mapped.transcript, guessed.transcript):
+        assert [(t.speaker, t.speaker_label) for t in transcript.turns] == [
+            ("customer", "SPEAKER_01"), ("agent", "SPEAKER_00"), ("customer", "SPEAKER_01"), ("agent", "SPEAKER_00")]
+        assert [(t.start_ms, t.end_ms) for t in transcript.turns] == [
+            (0, 2480), (2480, 6020), (6020, 9300), (9300, 12750)]
+        assert transcript.turns[0].text.startswith(texts)
+    # the customer speaks first here: the guess comes from what they say, not from who opens
+    assert "SPEAKER_00 taken as the agent: it greets or offers help most" in guessed.transcript.metadata["speaker_guess"]
+    assert "speaker_guess" not in mapped.transcript.metadata
+    lines = analyzed(tmp_path, path, guess_speakers=True)
+    counts, rows = stored(tmp_path, path, guess_speakers=True)
+    for output in (lines, rows):
+        turns = by_turn(output)[path.stem]
+        assert [(t["speaker"], t["speaker_label"], t["start_ms"]) for t in turns] == [
+            ("customer", "SPEAKER_01", 0), ("agent", "SPEAKER_00", 2480), ("customer", "SPEAKER_01", 6020),
+            ("agent", "SPEAKER_00", 9300)]

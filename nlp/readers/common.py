@@ -76,9 +76,19 @@ def _encodable(text: str) -> str:
 
 def resolve_role(label: str, speaker_map: Mapping[str, str]) -> str | None:
     """The canonical role for a source's speaker label: ``speaker_map`` first, then the synonym table."""
-    key = label.strip().lower()
-    mapped = next((role for name, role in speaker_map.items() if name.strip().lower() == key), None)
+    key = _bare(label)
+    mapped = next((role for name, role in speaker_map.items() if _bare(name) == key), None)
     return normalize_speaker(mapped if mapped is not None else key)
+
+
+def _bare(label: str) -> str:
+    """A label as compared with the speaker map: case and surrounding space and brackets ignored."""
+    return label.strip().strip("[]").strip().lower()
+
+
+def is_anonymous_speaker(label: str) -> bool:
+    """A diarisation label that says nothing about the role: "Speaker 1", "spk_0", "SPEAKER_00", "说话人1"."""
+    return re.fullmatch(_ANONYMOUS_SPEAKER, label.strip(), re.IGNORECASE) is not None
 
 
 def language_from_code(code: Any) -> str | None:
