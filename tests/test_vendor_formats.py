@@ -270,7 +270,8 @@ def test_whisper_diarised_subtitles_read_bracketed_labels_and_guess_roles_only_w
             (0, 2480), (2480, 6020), (6020, 9300), (9300, 12750)]
         assert transcript.turns[0].text.startswith(texts)
     # the customer speaks first here: the guess comes from what they say, not from who opens
-    assert "SPEAKER_00 taken as the agent: it greets or offers help most" in guessed.transcript.metadata["speaker_guess"]
+    guess = guessed.transcript.metadata["speaker_guess"]
+    assert "SPEAKER_00 taken as the agent: it greets or offers help most" in guess
     assert "speaker_guess" not in mapped.transcript.metadata
     lines = analyzed(tmp_path, path, guess_speakers=True)
     counts, rows = stored(tmp_path, path, guess_speakers=True)
