@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -45,6 +47,40 @@ console = Console(stderr=True)
 out = Console()
 
 DEMO_ARCHIVE = PROJECT_ROOT / "data" / "demo" / "archive.jsonl.gz"
+
+
+FOLD_WIDTH = 12  # the narrowest a table column is folded to before a table gives way to 'column: value' lines
+
+
+def _print_table(table: Table) -> None:
+    """Print a table so that no value is cut: as tab-separated lines (a title line starting with '#', a header,
+    the rows) when stdout is not a terminal and no width is given (COLUMNS), as a table whose cells fold long
+    values when it fits the width, else one 'column: value' line per cell, a blank line between rows."""
+    headers = [str(column.header) for column in table.columns]
+    rows = [[str(cell) for cell in cells] for cells in zip(*(column._cells for column in table.columns), strict=True)]
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        lines = [f"# {table.title}"] if table.title else []
+        lines += ["\t".join(headers)] if table.show_header else []
+        lines += ["\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) for row in rows]
+        out.file.write("\n".join(lines) + "\n")  # not through rich, which would expand the tabs
+        return
+    for column in table.columns:
+        column.overflow = "fold"
+    # The table fits when every column can show its widest value, or at least FOLD_WIDTH characters of it (longer
+    # values fold onto more lines within their cell); borders and padding take 3 characters a column, plus one.
+    natural = [max(cell_len(text) for text in [header, *(row[index] for row in rows)])
+               for index, header in enumerate(headers)]
+    if sum(min(width, FOLD_WIDTH) for width in natural) + 3 * len(headers) + 1 <= out.width:
+        out.print(table)
+        return
+    if table.title:
+        out.print(str(table.title), markup=False, highlight=False, soft_wrap=True)
+    for row in rows:
+        lines = [f"{header}: {cell}" for header, cell in zip(headers, row, strict=True)] if table.show_header else [
+            ": ".join(row)]
+        out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+        if table.show_header:
+            out.print()
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -107,7 +143,7 @@ def _print_summary(summary: RunSummary) -> None:
                          ("quarantined", counts.quarantined), ("skipped (already scored)", counts.skipped),
                          ("replaced (a later record had the same id)", counts.replaced)):
         table.add_row(label, f"{value:,}")
-    out.print(table)
+    _print_table(table)
     if not counts.reconciles:
         console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped + replaced")
     if summary.own_files:
@@ -129,7 +165,7 @@ def _print_stage_table(db: Path) -> None:
             table.add_row(f"{row.stage_name} ({row.stage})", f"{row.contacts:,}", f"{row.pct_contacts:.1f}",
                           f"{row.customer_utterances:,}", f"{row.pct_negative:.1f}", f"{row.pct_positive:.1f}",
                           f"{row.net_sentiment:+.1f}", str(row.top_emotion or "—"))
-        out.print(table)
+        _print_table(table)
 
 
 @app.callback()
@@ -265,7 +301,7 @@ def _print_vendor_agreement(db: Path) -> None:
     for row in rows:
         table.add_row(row["vendor_sentiment"], f"{row['utterances']:,}", f"{row['positive']:,}", f"{row['neutral']:,}",
                       f"{row['negative']:,}", f"{100 * row['agree'] / row['utterances']:.1f}")
-    out.print(table)
+    _print_table(table)
     total, agree = sum(r["utterances"] for r in rows), sum(r["agree"] for r in rows)
     out.print(f"agreement: {agree:,} of {total:,} scored utterances ({100 * agree / total:.1f}%) carry the same "
               "label as the source platform gave their turn")
@@ -325,7 +361,7 @@ def _show(frame: pd.DataFrame, title: str, columns: dict[str, str]) -> None:
     for row in frame[list(columns)].itertuples(index=False):
         table.add_row(*("—" if v is None or (isinstance(v, float) and np.isnan(v)) else
                         f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row))
-    out.print(table)
+    _print_table(table)
 
 
 def _save(tables: dict[str, pd.DataFrame], output: Path | None) -> None:
@@ -652,7 +688,7 @@ def train_stages_command(
     table.add_row("held-out accuracy (per utterance)",
                   "—" if report.holdout_accuracy is None else f"{report.holdout_accuracy:.3f}")
     table.add_row("stage switch probability", "—" if report.switch_prob is None else f"{report.switch_prob:.4f}")
-    out.print(table)
+    _print_table(table)
     out.print(f"saved {report.weights} and {report.metadata}")
 
 
@@ -733,7 +769,7 @@ def keys_list(db: _KeysDb = None, keys_file: _KeysFile = None, settings: _KeysSe
     for key in store.entries():
         limit = f"{key.rate_limit_per_second:g}/s" if key.rate_limit_per_second is not None else "default"
         table.add_row(key.key_id, key.name, "read-only" if key.read_only else "read-write", limit, key.created_at)
-    out.print(table)
+    _print_table(table)
 
 
 @keys_app.command("revoke")

@@ -280,3 +280,46 @@ def test_whisper_diarised_subtitles_read_bracketed_labels_and_guess_roles_only_w
         assert [(t["speaker"], t["speaker_label"], t["start_ms"]) for t in turns] == [
             ("customer", "SPEAKER_01", 0), ("agent", "SPEAKER_00", 2480), ("customer", "SPEAKER_01", 6020),
             ("agent", "SPEAKER_00", 9300)]
+
+
+def wide_table():
+    from rich.table import Table
+
+    table = Table(title="sentiment · theirs vs ours")
+    for column in ("transcript", "speaker", "theirs", "ours", "stage", "issue type", "service step", "emotion"):
+        table.add_column(column)
+    table.add_row("a1b2c3d4-5678-90ab-cdef-EXAMPLE22222", "customer", "negative", "negative", "delivery_delay",
+                  "late_order", "apology_and_compensation", "anger")
+    return table
+
+
+@pytest.mark.parametrize(("columns", "width", "shape"), [(None, 80, "tsv"), ("30", 30, "records"),
+                                                          ("400", 400, "table")])
+def test_tables_never_cut_values(monkeypatch, columns, width, shape):
+    """Issue 20 item 7: into a pipe without a width, TSV; too narrow for the table, one 'column: value' line per
+    cell; else the table, folding long values."""
+    import io
+
+    from rich.console import Console
+
+    import nlp.cli
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(nlp.cli, "out", Console(file=buffer, width=width))
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    nlp.cli._print_table(wide_table())
+    printed = buffer.getvalue()
+    assert "…" not in printed
+    if shape == "tsv":
+        assert printed.splitlines()[1:] == [
+            "transcript\tspeaker\ttheirs\tours\tstage\tissue type\tservice step\temotion",
+            "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222\tcustomer\tnegative\tnegative\tdelivery_delay\tlate_order\t"
+            "apology_and_compensation\tanger"]
+    elif shape == "records":
+        assert "transcript: a1b2c3d4-5678-90ab-cdef-EXAMPLE22222" in printed.splitlines()
+        assert "service step: apology_and_compensation" in printed.splitlines()
+    else:
+        assert "┃" in printed and "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222" in printed
