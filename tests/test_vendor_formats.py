@@ -51,6 +51,10 @@ def test_per_call_folders_reusing_a_file_name_keep_one_transcript_per_call(tmp_p
     assert len({row["transcript_id"] for row in rows}) == 2
     lines = analyzed(tmp_path, folder)
     assert {line["transcript_id"] for line in lines} == {"c-20251228-7f3a", "2025-12-28/call-9b21/transcription"}
+    for output in (lines, rows):
+        turns = by_turn(output)["c-20251228-7f3a"]
+        assert [(t["speaker"], t["start_ms"], t["end_ms"]) for t in turns] == [
+            ("agent", 0, 3200), ("customer", 3500, 6100), ("agent", 6400, 8800)]
 
 
 def test_the_same_file_listed_by_bulk_gets_the_same_relative_id(tmp_path):
