@@ -327,3 +327,35 @@ def test_tables_never_cut_values(monkeypatch, columns, width, shape):
         assert "service step: apology_and_compensation" in printed.splitlines()
     else:
         assert "┃" in printed and "a1b2c3d4-5678-90ab-cdef-EXAMPLE22222" in printed
+
+
+def test_the_spark_reader_gives_per_call_files_the_same_ids_as_score(tmp_path):
+    import pyarrow as pa
+
+    from nlp.readers import list_inputs
+    from nlp.spark_engine import _reader
+
+    folder = VENDOR / "percall"
+    files = [str(f) for f in list_inputs([folder])]
+    batch = pa.record_batch({"file_index": list(range(len(files))), "path": files})
+    read = _reader(ReaderOptions(), [str(folder)])
+    ids = [tid for out in read(iter([batch])) for tid in out.column("transcript_id").to_pylist()]
+    assert ids == ["c-20251228-7f3a", "2025-12-28/call-9b21/transcription"]
+
+
+def test_an_id_collision_is_never_silent(tmp_path):
+    from typer.testing import CliRunner
+
+    from nlp.cli import app
+
+    source = (VENDOR / "percall/2025-12-28/call-7f3a/transcription.json").read_text(encoding="utf-8")
+    for day in ("2025-12-28", "2025-12-29"):
+        folder = tmp_path / "calls" / day / "call-7f3a"
+        folder.mkdir(parents=True)
+        (folder / "transcription.json").write_text(source.replace("超时一个小时", f"超时({day})"), encoding="utf-8")
+    counts, rows = stored(tmp_path, tmp_path / "calls", batch_size=1)
+    assert (counts.read, counts.scored, counts.replaced) == (2, 1, 1)  # the later export wins, and it is counted
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "calls"), "--output", str(tmp_path / "out.jsonl")],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "1 transcript(s) share an id with an earlier one (both written): c-20251228-7f3a" in result.output
