@@ -666,14 +666,20 @@ def train_stages_command(
                                                                          "labelled at least this sure.")] = 0.8,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of labelled rows held out to report "
                                                                    "accuracy before the final fit.")] = 0.2,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+    guess_speakers: GuessSpeakersOpt = False,
 ) -> None:
     """Train the stage head of the fewshot classifier from labelled utterances and/or unlabelled transcripts."""
     from nlp.scoring.stage_training import train_stages
     from nlp.taxonomy import TaxonomyError
 
+    options = _reader_options(format, column, speaker_map, encoding, guess_speakers)  # for --unlabelled
     try:
         report = train_stages(taxonomy, labels, unlabelled=unlabelled, min_confidence=min_confidence,
-                              holdout=holdout)
+                              holdout=holdout, reader_options=options)
     except TaxonomyError as error:
         raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
     except ValueError as error:

@@ -359,3 +359,24 @@ def test_an_id_collision_is_never_silent(tmp_path):
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "1 transcript(s) share an id with an earlier one (both written): c-20251228-7f3a" in result.output
+
+
+def test_train_stages_reads_unlabelled_transcripts_with_the_same_reader_options(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import nlp.scoring.stage_training
+    from nlp.cli import app
+
+    seen = {}
+
+    def fake_train_stages(taxonomy, labels, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(nlp.scoring.stage_training, "train_stages", fake_train_stages)
+    result = CliRunner().invoke(app, ["train-stages", "--taxonomy", "food_delivery", "--unlabelled", str(tmp_path),
+                                      "--column", "text=内容", "--speaker-map", "商家客服=agent",
+                                      "--encoding", "gb18030", "--guess-speakers"], env={"COLUMNS": "200"})
+    assert "stopped by the test" in result.output
+    assert seen["reader_options"] == ReaderOptions(columns={"text": "内容"}, speaker_map={"商家客服": "agent"},
+                                                   encoding="gb18030", guess_speakers=True)
