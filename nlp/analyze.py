@@ -1,7 +1,8 @@
 """``journeylens analyze``: transcripts in, one JSON line per utterance out, without a database.
 
-Each line carries the ids, speaker (and the source's label), times, our labels, and ``vendor_sentiment``: the
-sentiment the source platform gave the turn (Contact Lens, Transcribe Call Analytics, CCAI), beside ours.
+Each line carries the ids, speaker (and the source's label), times, our labels, and beside them what the source
+platform said (Contact Lens, Transcribe Call Analytics, CCAI): ``vendor_sentiment`` of the turn, ``vendor_issues``
+(the turn's words it marked as the issue) and ``vendor_categories`` (the contact's categories).
 
 The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey classifier, emotion, topical
 segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as in
@@ -28,7 +29,7 @@ from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
 from nlp.readers.common import reason_group
-from nlp.store import vendor_sentiment
+from nlp.store import vendor_issues, vendor_sentiment
 from nlp.taxonomy import load_taxonomy
 
 
@@ -47,6 +48,7 @@ class AnalyzeSummary:
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
     """The output rows of one analysed transcript, in utterance order."""
+    categories = doc.transcript.metadata.get("vendor_categories") or None
     for u in doc.utterances:
         yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker,
                "speaker_label": u.speaker_label, "start_ms": u.start_ms, "end_ms": u.end_ms,
@@ -54,7 +56,8 @@ def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
                "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
                "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
                "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
-               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index)}
+               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
+               "vendor_issues": vendor_issues(doc.transcript, u.turn_index), "vendor_categories": categories}
 
 
 def quarantine_path_for(output: Path) -> Path:

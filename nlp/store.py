@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS promises (
 -- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS vendor_sentiment VARCHAR;
+ALTER TABLE utterances ADD COLUMN IF NOT EXISTS vendor_issues JSON;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_replaced BIGINT;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid BIGINT;
@@ -77,6 +78,12 @@ def vendor_sentiment(transcript: Transcript, turn_index: int) -> str | None:
     mixed), as the readers keep it in turn metadata; None when the source gave none."""
     value = transcript.turns[turn_index].metadata.get(VENDOR_SENTIMENT)
     return value if isinstance(value, str) else None
+
+
+def vendor_issues(transcript: Transcript, turn_index: int) -> list[str] | None:
+    """The words of a turn the source platform marked as the customer's issue (Contact Lens, Transcribe)."""
+    value = transcript.turns[turn_index].metadata.get("vendor_issues")
+    return [str(item) for item in value] if isinstance(value, list) and value else None
 
 
 def content_hash(transcript: Transcript) -> str:
@@ -261,6 +268,8 @@ def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> 
             row = {"transcript_id": t.id, "utterance_index": index}
             row.update({c: getattr(u, c) for c in _UTTERANCE_COLUMNS})
             row[VENDOR_SENTIMENT] = vendor_sentiment(t, u.turn_index)
+            issues = vendor_issues(t, u.turn_index)
+            row["vendor_issues"] = json.dumps(issues, ensure_ascii=False) if issues else None
             utterances.append(row)
         segments.extend({"transcript_id": t.id, **asdict(s)} for s in doc.segments)
         promises.extend({"transcript_id": t.id, "promise_index": i, **asdict(p)} for i, p in enumerate(doc.promises))

@@ -380,3 +380,15 @@ def test_train_stages_reads_unlabelled_transcripts_with_the_same_reader_options(
     assert "stopped by the test" in result.output
     assert seen["reader_options"] == ReaderOptions(columns={"text": "内容"}, speaker_map={"商家客服": "agent"},
                                                    encoding="gb18030", guess_speakers=True)
+
+
+def test_vendor_issues_and_categories_appear_beside_ours(tmp_path):
+    path = VENDOR / "amazon" / "transcribe_call_analytics.json"
+    lines = analyzed(tmp_path, path)
+    counts, rows = stored(tmp_path, path)
+    first = by_turn(lines)["my-first-call-analytics-job"]
+    assert [t["vendor_issues"] for t in first] == [None, ["having trouble submitting my claim"], None]
+    assert {tuple(line["vendor_categories"]) for line in lines} == {("positive-resolution",)}
+    stored_turns = by_turn(rows)["my-first-call-analytics-job"]
+    assert [json.loads(t["vendor_issues"]) if t["vendor_issues"] else None for t in stored_turns] == [
+        None, ["having trouble submitting my claim"], None]

@@ -18,8 +18,9 @@ chat for chat transcripts); ``LanguageCode`` zh-CN → zh, en-US → en.
 
 The vendor's analytics are kept: per-entry ``Sentiment`` as turn ``metadata["vendor_sentiment"]`` (lower case:
 positive, negative, neutral, mixed; the source's value in ``metadata["sentiment"]``) and ``IssuesDetected`` as
-``metadata["issues_detected"]``; the conversation's sentiment, talk time, non-talk time, interruptions, duration
-and matched categories go to transcript metadata (``categories`` also as ``vendor_categories``).
+``metadata["issues_detected"]`` (the words they mark as ``metadata["vendor_issues"]``); the conversation's
+sentiment, talk time, non-talk time, interruptions, duration and matched categories go to transcript metadata
+(``categories`` also as ``vendor_categories``).
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ def _turn(segment: Any, roles: dict[str, Any]) -> Any:
         "sentiment": segment.get("Sentiment"),
         "vendor_sentiment": vendor_sentiment(segment.get("Sentiment")),
         "issues_detected": segment.get("IssuesDetected") or None,
+        "vendor_issues": _issue_phrases(segment) or None,
         "participant_id": participant if participant and participant.lower() != str(role).lower() else None,
         "display_name": segment.get("DisplayName"),
     }
@@ -178,6 +180,22 @@ def _turn(segment: Any, roles: dict[str, Any]) -> Any:
             "metadata": keep_present(metadata),
         }
     )
+
+
+def _issue_phrases(segment: dict[str, Any]) -> list[str]:
+    """The words of the turn that the platform marked as the issue (``IssuesDetected[].CharacterOffsets``:
+    ``Begin``/``End`` in Transcribe, ``BeginOffsetChar``/``EndOffsetChar`` in Contact Lens)."""
+    content, issues = segment.get("Content"), segment.get("IssuesDetected")
+    if not isinstance(content, str) or not isinstance(issues, list):
+        return []
+    phrases = []
+    for issue in issues:
+        offsets = dig(issue, "CharacterOffsets")
+        begin = dig(offsets, "Begin") if dig(offsets, "Begin") is not None else dig(offsets, "BeginOffsetChar")
+        end = dig(offsets, "End") if dig(offsets, "End") is not None else dig(offsets, "EndOffsetChar")
+        if isinstance(begin, int) and isinstance(end, int) and 0 <= begin < end:
+            phrases.append(content[begin:end])
+    return phrases
 
 
 def _absolute(entry: Any) -> datetime | None:
