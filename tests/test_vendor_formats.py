@@ -392,3 +392,12 @@ def test_vendor_issues_and_categories_appear_beside_ours(tmp_path):
     stored_turns = by_turn(rows)["my-first-call-analytics-job"]
     assert [json.loads(t["vendor_issues"]) if t["vendor_issues"] else None for t in stored_turns] == [
         None, ["having trouble submitting my claim"], None]
+
+
+def test_jsonl_records_without_an_id_take_their_own_conversation_id(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"call_id": "c-9", "turns": [{"speaker": "agent", "text": "您好"}]}\n'
+                    '{"turns": [{"speaker": "agent", "text": "您好"}]}\n', encoding="utf-8")
+    first, second = iter_records([path])
+    assert first.transcript.id == "c-9"
+    assert second.reason == "line 2: id: Field required"  # a line of many has no path of its own to fall back to

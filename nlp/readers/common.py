@@ -103,7 +103,8 @@ def validate(
     data: dict[str, Any], source: str, location: str, raw: str | None, speaker_map: Mapping[str, str]
 ) -> Record:
     """Resolve speakers and language, then validate ``data`` as a ``Transcript``; the one path to a Record."""
-    data = with_record_id(data, data.get("id"))
+    named = with_record_id(data, None)  # an id alias (conversation_id, ...) when the record has no id
+    data = named if named["id"] is not None else dict(data)
     turns = data.get("turns")
     if isinstance(turns, list):
         data["turns"] = [_resolve_turn_speaker(turn, speaker_map) for turn in turns]
