@@ -55,7 +55,7 @@ def rejected(source: str, location: str, reason: str, raw: str | None) -> Record
 
 _NUMBERED = re.compile(r"\b(line|row|item|cue|turns\.|column|position|char)(\s*)\d+", re.IGNORECASE)
 _QUOTED = re.compile(r"\(got [^)]*\)|\bb'[^']*'|\bb\"[^\"]*\"")
-REASON_GROUP_LIMIT = 120
+REASON_GROUP_LIMIT = 240  # a whole sentence; only runaway reasons (a long value quoted) are cut
 
 
 def reason_group(reason: str, location: str | None = None) -> str:
