@@ -1,5 +1,9 @@
 """``journeylens analyze``: transcripts in, one JSON line per utterance out, without a database.
 
+Each line carries the ids, speaker (and the source's label), times, our labels, and beside them what the source
+platform said (Contact Lens, Transcribe Call Analytics, CCAI): ``vendor_sentiment`` of the turn, ``vendor_issues``
+(the turn's words it marked as the issue) and ``vendor_categories`` (the contact's categories).
+
 The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey classifier, emotion, topical
 segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as in
 ``nlp.bulk``, a record that cannot be read or analysed goes, redacted and with its reason, to the quarantine file
@@ -24,6 +28,8 @@ from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
+from nlp.readers.common import reason_group
+from nlp.store import vendor_issues, vendor_sentiment
 from nlp.taxonomy import load_taxonomy
 
 
@@ -36,15 +42,22 @@ class AnalyzeSummary:
     reasons: Counter = field(default_factory=Counter)
     quarantine: Path | None = None
     adaptations: dict = field(default_factory=dict)  # taxonomy -> stage_training.Adaptation
+    duplicate_ids: Counter = field(default_factory=Counter)  # id -> times it was read after the first
+    unknown_speaker_lines: Counter = field(default_factory=Counter)  # label -> lines left out (text reader)
 
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
     """The output rows of one analysed transcript, in utterance order."""
+    categories = doc.transcript.metadata.get("vendor_categories") or None
     for u in doc.utterances:
-        yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker, "text": u.text,
+        yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker,
+               "speaker_label": u.speaker_label, "start_ms": u.start_ms, "end_ms": u.end_ms,
+               "ts": u.ts.isoformat() if u.ts is not None else None, "text": u.text,
                "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
                "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
-               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse}
+               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
+               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
+               "vendor_issues": vendor_issues(doc.transcript, u.turn_index), "vendor_categories": categories}
 
 
 def quarantine_path_for(output: Path) -> Path:
@@ -66,11 +79,18 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
     summary.quarantine.unlink(missing_ok=True)  # never leave a stale one from an earlier run
     quarantine = Quarantine(summary.quarantine, uuid.uuid4().hex[:12], pipeline.redactor)
     output.parent.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()  # ids written: a second transcript with one of them is written too, and counted
     try:
         with output.open("w", encoding="utf-8") as handle:
             for batch, rejected, _ in batch_records(iter_records(paths, reader_options), batch_size):
                 kept, failures = analyze_isolated(pipeline, batch, taxonomy) if batch else ([], [])
                 for _, doc in kept:
+                    if doc.transcript.id in seen:
+                        summary.duplicate_ids[doc.transcript.id] += 1
+                    seen.add(doc.transcript.id)
+                    left_out = doc.transcript.metadata.get("unknown_speaker_lines")
+                    if isinstance(left_out, dict):
+                        summary.unknown_speaker_lines.update(left_out)
                     summary.transcripts += 1
                     for row in utterance_rows(doc):
                         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -78,7 +98,7 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
                 for rejection in [*rejected, *failures]:
                     quarantine.add(rejection)
                     summary.quarantined += 1
-                    summary.reasons[rejection.reason.split(":")[0]] += 1
+                    summary.reasons[reason_group(rejection.reason, rejection.location)] += 1
                 summary.read += len(batch) + len(rejected)
     finally:
         quarantine.close()

@@ -42,6 +42,7 @@ from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs
+from nlp.readers.common import reason_group
 from nlp.redact import Redactor
 from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
 from nlp.transcript import WARNINGS, Transcript
@@ -287,7 +288,7 @@ def score_archive(
         def reject(rejection: Rejection) -> None:
             quarantine.add(rejection)
             counts.quarantined += 1
-            reasons[rejection.reason.split(":")[0]] += 1
+            reasons[reason_group(rejection.reason, rejection.location)] += 1
 
         stored_id = pipeline.redactor.pseudonymize  # ids are compared as the store holds them
 
@@ -327,7 +328,8 @@ def score_archive(
         executor = _executor(config, workers)
         in_flight: deque[tuple[list[Pending], Future[BatchResult]]] = deque()
         try:
-            for batch, rejected, position in batch_records(iter_records(files, reader_options), batch_size):
+            records = iter_records(files, reader_options, roots=paths)
+            for batch, rejected, position in batch_records(records, batch_size):
                 counts.read += len(batch) + len(rejected)
                 counts.repaired += sum(bool(p.transcript.metadata.get(WARNINGS)) for p in batch)
                 for rejection in rejected:

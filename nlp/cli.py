@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -38,13 +40,47 @@ from nlp.readers import FORMATS, ReaderOptions, total_bytes
 from nlp.redact import Redactor
 from nlp.resources import PROJECT_ROOT, models_dir
 from nlp.stage_summary import stage_summary
-from nlp.store import TABLES, Store
+from nlp.store import TABLES, Store, vendor_agreement
 
 app = typer.Typer(help="Customer-journey emotion analytics for contact-centre transcripts.", no_args_is_help=True)
 console = Console(stderr=True)
 out = Console()
 
 DEMO_ARCHIVE = PROJECT_ROOT / "data" / "demo" / "archive.jsonl.gz"
+
+
+FOLD_WIDTH = 12  # the narrowest a table column is folded to before a table gives way to 'column: value' lines
+
+
+def _print_table(table: Table) -> None:
+    """Print a table so that no value is cut: as tab-separated lines (a title line starting with '#', a header,
+    the rows) when stdout is not a terminal and no width is given (COLUMNS), as a table whose cells fold long
+    values when it fits the width, else one 'column: value' line per cell, a blank line between rows."""
+    headers = [str(column.header) for column in table.columns]
+    rows = [[str(cell) for cell in cells] for cells in zip(*(column._cells for column in table.columns), strict=True)]
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        lines = [f"# {table.title}"] if table.title else []
+        lines += ["\t".join(headers)] if table.show_header else []
+        lines += ["\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) for row in rows]
+        out.file.write("\n".join(lines) + "\n")  # not through rich, which would expand the tabs
+        return
+    for column in table.columns:
+        column.overflow = "fold"
+    # The table fits when every column can show its widest value, or at least FOLD_WIDTH characters of it (longer
+    # values fold onto more lines within their cell); borders and padding take 3 characters a column, plus one.
+    natural = [max(cell_len(text) for text in [header, *(row[index] for row in rows)])
+               for index, header in enumerate(headers)]
+    if sum(min(width, FOLD_WIDTH) for width in natural) + 3 * len(headers) + 1 <= out.width:
+        out.print(table)
+        return
+    if table.title:
+        out.print(str(table.title), markup=False, highlight=False, soft_wrap=True)
+    for row in rows:
+        lines = [f"{header}: {cell}" for header, cell in zip(headers, row, strict=True)] if table.show_header else [
+            ": ".join(row)]
+        out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+        if table.show_header:
+            out.print()
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -55,6 +91,32 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
             raise typer.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=option)
         pairs[key.strip()] = target.strip()
     return pairs
+
+
+# The reader options, in one place: every command that reads transcripts takes all of them, the same way.
+FormatOpt = Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")]
+ColumnOpt = Annotated[list[str] | None, typer.Option(help="CSV/Parquet column FIELD=COLUMN, repeatable.")]
+SpeakerMapOpt = Annotated[list[str] | None, typer.Option(
+    help="Speaker label mapping LABEL=ROLE, repeatable (SPEAKER_01=agent also matches [SPEAKER_01]).")]
+EncodingOpt = Annotated[str | None, typer.Option(help="Force a text encoding, e.g. big5 (default: detect).")]
+GuessSpeakersOpt = Annotated[bool, typer.Option(
+    "--guess-speakers", help="Subtitles with anonymous speakers (SPEAKER_00, spk_1): tell agent from customer by "
+                             "what they say (who greets and offers help); the transcript records how.")]
+
+
+def _reader_options(format: str | None, column: list[str] | None, speaker_map: list[str] | None,
+                    encoding: str | None, guess_speakers: bool) -> ReaderOptions:
+    """The checked ``ReaderOptions`` of a command's reader options."""
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as error:
+            raise typer.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from error
+    return ReaderOptions(format=format, columns=_pairs(column, "--column"),
+                         speaker_map=_pairs(speaker_map, "--speaker-map"), encoding=encoding,
+                         guess_speakers=guess_speakers)
 
 
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
@@ -81,7 +143,7 @@ def _print_summary(summary: RunSummary) -> None:
                          ("quarantined", counts.quarantined), ("skipped (already scored)", counts.skipped),
                          ("replaced (a later record had the same id)", counts.replaced)):
         table.add_row(label, f"{value:,}")
-    out.print(table)
+    _print_table(table)
     if not counts.reconciles:
         console.print("[red]counts do not reconcile: read ≠ scored + quarantined + skipped + replaced")
     if counts.repaired:
@@ -106,7 +168,7 @@ def _print_stage_table(db: Path) -> None:
             table.add_row(f"{row.stage_name} ({row.stage})", f"{row.contacts:,}", f"{row.pct_contacts:.1f}",
                           f"{row.customer_utterances:,}", f"{row.pct_negative:.1f}", f"{row.pct_positive:.1f}",
                           f"{row.net_sentiment:+.1f}", str(row.top_emotion or "—"))
-        out.print(table)
+        _print_table(table)
 
 
 @app.callback()
@@ -120,10 +182,11 @@ def score(
     paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (read recursively).")],
     db: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("journeylens.duckdb"),
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for scoring.")] = 1,
-    format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
-    column: Annotated[list[str] | None, typer.Option(help="CSV/Parquet column FIELD=COLUMN, repeatable.")] = None,
-    speaker_map: Annotated[list[str] | None, typer.Option(help="Speaker label mapping LABEL=ROLE, repeatable.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Force a text encoding, e.g. big5 (default: detect).")] = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+    guess_speakers: GuessSpeakersOpt = False,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
@@ -147,21 +210,13 @@ def score(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
-    if format is not None and format not in FORMATS:
-        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError as error:
-            raise typer.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from error
+    options = _reader_options(format, column, speaker_map, encoding, guess_speakers)
     try:
         pipeline_config = load_config(config)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--config") from error
     if no_redact:
         pipeline_config.redact = []
-    options = ReaderOptions(format=format, columns=_pairs(column, "--column"),
-                            speaker_map=_pairs(speaker_map, "--speaker-map"), encoding=encoding)
     if engine == "spark":
         from nlp.spark_engine import score_on_spark  # pyspark is imported only when asked for
 
@@ -234,6 +289,25 @@ def summary(db: Annotated[Path, typer.Option(help="DuckDB file to read.")] = Pat
         raise typer.BadParameter(f"{db} does not exist", param_hint="--db")
     with _database_errors(db):
         _print_stage_table(db)
+        _print_vendor_agreement(db)
+
+
+def _print_vendor_agreement(db: Path) -> None:
+    """Our sentiment beside the source platform's (Contact Lens, Transcribe, CCAI), when the inputs carried one."""
+    with Store(db, read_only=True) as store:
+        rows = vendor_agreement(store.con)
+    if not rows:
+        return
+    table = Table(title="sentiment · theirs (source platform) vs ours, per utterance")
+    for column in ("theirs", "utterances", "ours positive", "ours neutral", "ours negative", "% agree"):
+        table.add_column(column, justify="left" if column == "theirs" else "right")
+    for row in rows:
+        table.add_row(row["vendor_sentiment"], f"{row['utterances']:,}", f"{row['positive']:,}", f"{row['neutral']:,}",
+                      f"{row['negative']:,}", f"{100 * row['agree'] / row['utterances']:.1f}")
+    _print_table(table)
+    total, agree = sum(r["utterances"] for r in rows), sum(r["agree"] for r in rows)
+    out.print(f"agreement: {agree:,} of {total:,} scored utterances ({100 * agree / total:.1f}%) carry the same "
+              "label as the source platform gave their turn")
 
 
 def _filters(date_from: datetime | None, date_to: datetime | None, business_line: str | None, channel: str | None,
@@ -290,7 +364,7 @@ def _show(frame: pd.DataFrame, title: str, columns: dict[str, str]) -> None:
     for row in frame[list(columns)].itertuples(index=False):
         table.add_row(*("—" if v is None or (isinstance(v, float) and np.isnan(v)) else
                         f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row))
-    out.print(table)
+    _print_table(table)
 
 
 def _save(tables: dict[str, pd.DataFrame], output: Path | None) -> None:
@@ -519,12 +593,18 @@ def analyze(
                                                       "line, from the configuration).")] = None,
     classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot or "
                                                         "fewshot-untrained (default: configuration).")] = None,
-    format: Annotated[str | None, typer.Option(help=f"Force an input format: {', '.join(FORMATS)}.")] = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+    guess_speakers: GuessSpeakersOpt = False,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
     adapt: Annotated[bool, typer.Option(help="fewshot only: read the input twice and self-train the stage model "
                                              "on it first (needs about 100+ contacts; no labels).")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
 ) -> None:
-    """Label every utterance with stage, issue type, service step, segment and emotion; write JSON lines."""
+    """Label every utterance with stage, issue type, service step, segment and emotion; write JSON lines. Exits
+    with status 1 when nothing could be analysed (and, with --strict, when anything was quarantined)."""
     from nlp.analyze import analyze_files
     from nlp.scoring import JOURNEY_CLASSIFIERS
     from nlp.taxonomy import TaxonomyError, load_taxonomy
@@ -532,8 +612,7 @@ def analyze(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
-    if format is not None and format not in FORMATS:
-        raise typer.BadParameter(f"unknown format {format!r}; choose from {', '.join(FORMATS)}", param_hint="--format")
+    options = _reader_options(format, column, speaker_map, encoding, guess_speakers)
     if classifier is not None and classifier not in JOURNEY_CLASSIFIERS:
         raise typer.BadParameter(f"choose from {', '.join(JOURNEY_CLASSIFIERS)}", param_hint="--classifier")
     try:
@@ -551,7 +630,7 @@ def analyze(
         raise typer.BadParameter(f"--adapt needs --classifier fewshot (the configuration says "
                                  f"{pipeline_config.journey_classifier!r})", param_hint="--adapt")
     summary = analyze_files(paths, output, taxonomy=taxonomy, config=pipeline_config,
-                            reader_options=ReaderOptions(format=format), adapt=adapt)
+                            reader_options=options, adapt=adapt)
     for name, adaptation in summary.adaptations.items():
         out.print(f"{name}: " + (f"adapted to {adaptation.contacts:,} contacts "
                                  f"({adaptation.confident_utterances:,} confidently labelled utterances)"
@@ -560,7 +639,23 @@ def analyze(
               f"utterances → {output} · quarantined {summary.quarantined:,}"
               + (f" to {summary.quarantine}" if summary.quarantine else ""))
     for reason, count in summary.reasons.most_common():
-        console.print(f"  [yellow]{count:,} × {reason}")
+        console.print(f"  [yellow]{count:,} × {reason}", highlight=False, soft_wrap=True)
+    if summary.unknown_speaker_lines:
+        labels = ", ".join(f"{n:,} × {label}" for label, n in summary.unknown_speaker_lines.most_common(10))
+        console.print(f"[yellow]{summary.unknown_speaker_lines.total():,} line(s) with an unknown speaker label left "
+                      f"out: {labels}; map them with --speaker-map LABEL=ROLE", highlight=False, soft_wrap=True)
+    if summary.duplicate_ids:
+        repeated = ", ".join(list(summary.duplicate_ids)[:5]) + (" …" if len(summary.duplicate_ids) > 5 else "")
+        console.print(f"[yellow]{sum(summary.duplicate_ids.values()):,} transcript(s) share an id with an earlier one "
+                      f"(both written): {repeated}", highlight=False, soft_wrap=True)
+    if summary.read and not summary.transcripts:
+        console.print("[red]nothing could be analysed: every record was quarantined", highlight=False)
+        raise typer.Exit(1)
+    if not summary.read:
+        console.print("[red]nothing to analyse: no records found", highlight=False)
+        raise typer.Exit(1)
+    if strict and summary.quarantined:
+        raise typer.Exit(1)
 
 
 @app.command("train-stages")
@@ -574,14 +669,20 @@ def train_stages_command(
                                                                          "labelled at least this sure.")] = 0.8,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.9, help="Share of labelled rows held out to report "
                                                                    "accuracy before the final fit.")] = 0.2,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+    guess_speakers: GuessSpeakersOpt = False,
 ) -> None:
     """Train the stage head of the fewshot classifier from labelled utterances and/or unlabelled transcripts."""
     from nlp.scoring.stage_training import train_stages
     from nlp.taxonomy import TaxonomyError
 
+    options = _reader_options(format, column, speaker_map, encoding, guess_speakers)  # for --unlabelled
     try:
         report = train_stages(taxonomy, labels, unlabelled=unlabelled, min_confidence=min_confidence,
-                              holdout=holdout)
+                              holdout=holdout, reader_options=options)
     except TaxonomyError as error:
         raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
     except ValueError as error:
@@ -596,7 +697,7 @@ def train_stages_command(
     table.add_row("held-out accuracy (per utterance)",
                   "—" if report.holdout_accuracy is None else f"{report.holdout_accuracy:.3f}")
     table.add_row("stage switch probability", "—" if report.switch_prob is None else f"{report.switch_prob:.4f}")
-    out.print(table)
+    _print_table(table)
     out.print(f"saved {report.weights} and {report.metadata}")
 
 
@@ -677,7 +778,7 @@ def keys_list(db: _KeysDb = None, keys_file: _KeysFile = None, settings: _KeysSe
     for key in store.entries():
         limit = f"{key.rate_limit_per_second:g}/s" if key.rate_limit_per_second is not None else "default"
         table.add_row(key.key_id, key.name, "read-only" if key.read_only else "read-write", limit, key.created_at)
-    out.print(table)
+    _print_table(table)
 
 
 @keys_app.command("revoke")

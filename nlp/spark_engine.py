@@ -71,7 +71,7 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
     master = spark.sparkContext.master
     try:
         files = [str(f) for f in list_inputs(paths)]
-        read_fn = _reader(options)
+        read_fn = _reader(options, [str(p) for p in paths])
         read = (spark.createDataFrame(list(enumerate(files)), "file_index long, path string")
                 .repartition(max(1, len(files))).mapInArrow(read_fn, from_arrow_schema(_READ)))
         records = _with_outcome(read).persist(StorageLevel.DISK_ONLY)
@@ -164,13 +164,15 @@ def _with_outcome(records):
             .drop("repeated"))
 
 
-def _reader(options: ReaderOptions):
+def _reader(options: ReaderOptions, roots: list[str]):
+    """Read each file as ``journeylens score`` does: ``roots`` (the folders given) make the ids of files that name
+    none their paths relative to the folder they were found in."""
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for file_index, path in zip(batch.column("file_index").to_pylist(), batch.column("path").to_pylist(),
                                         strict=True):
                 rows = []
-                for record_index, record in enumerate(iter_records([path], options)):
+                for record_index, record in enumerate(iter_records([path], options, roots=roots)):
                     item = pending_or_rejection(record)
                     row = {"file_index": file_index, "record_index": record_index, "source": item.source,
                            "location": item.location}

@@ -13,11 +13,12 @@ _SYNONYMS: dict[str, str] = {
         "客户", "用户", "顾客", "买家", "客人", "消费者", "来电人", "访客", "会员",
     )},
     **{name: "agent" for name in (
-        "agent", "human_agent", "humanagent", "csr", "rep", "representative", "operator", "advisor", "staff",
+        "agent", "human_agent", "humanagent", "supervisor", "csr", "rep", "representative", "operator", "advisor",
+        "staff",
         "客服", "坐席", "座席", "人工", "人工客服", "在线客服", "话务员", "服务人员", "专员", "客服专员",
     )},
     **{name: "bot" for name in (
-        "bot", "chatbot", "virtual_agent", "automated_agent", "assistant", "robot",
+        "bot", "chatbot", "virtual_agent", "automated_agent", "custom_bot", "assistant", "robot",
         "机器人", "智能客服", "智能助手", "小助手", "自助服务",
     )},
     **{name: "ivr" for name in ("ivr", "语音导航", "语音菜单", "自动语音")},

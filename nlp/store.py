@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS promises (
 );
 -- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
+ALTER TABLE utterances ADD COLUMN IF NOT EXISTS vendor_sentiment VARCHAR;
+ALTER TABLE utterances ADD COLUMN IF NOT EXISTS vendor_issues JSON;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_replaced BIGINT;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_repaired BIGINT;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
@@ -67,6 +69,22 @@ _UTTERANCE_COLUMNS = (
     "stage", "stage_confidence", "issue_type", "service_step", "sentiment", "sentiment_score", "emotion",
     "emotion_coarse", "emotion_confidence",
 )
+
+
+VENDOR_SENTIMENT = "vendor_sentiment"  # turn metadata key: the source platform's own sentiment label for the turn
+
+
+def vendor_sentiment(transcript: Transcript, turn_index: int) -> str | None:
+    """The sentiment the source platform gave a turn (Contact Lens, Transcribe, CCAI: positive, negative, neutral,
+    mixed), as the readers keep it in turn metadata; None when the source gave none."""
+    value = transcript.turns[turn_index].metadata.get(VENDOR_SENTIMENT)
+    return value if isinstance(value, str) else None
+
+
+def vendor_issues(transcript: Transcript, turn_index: int) -> list[str] | None:
+    """The words of a turn the source platform marked as the customer's issue (Contact Lens, Transcribe)."""
+    value = transcript.turns[turn_index].metadata.get("vendor_issues")
+    return [str(item) for item in value] if isinstance(value, list) and value else None
 
 
 def content_hash(transcript: Transcript) -> str:
@@ -252,6 +270,9 @@ def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> 
         for index, u in enumerate(doc.utterances):
             row = {"transcript_id": t.id, "utterance_index": index}
             row.update({c: getattr(u, c) for c in _UTTERANCE_COLUMNS})
+            row[VENDOR_SENTIMENT] = vendor_sentiment(t, u.turn_index)
+            issues = vendor_issues(t, u.turn_index)
+            row["vendor_issues"] = json.dumps(issues, ensure_ascii=False) if issues else None
             utterances.append(row)
         segments.extend({"transcript_id": t.id, **asdict(s)} for s in doc.segments)
         promises.extend({"transcript_id": t.id, "promise_index": i, **asdict(p)} for i, p in enumerate(doc.promises))
@@ -282,3 +303,21 @@ def _now() -> datetime:
 
 def _sql_string(text: str) -> str:
     return text.replace("'", "''")
+
+
+def vendor_agreement(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Our sentiment against the source platform's, per vendor label: for each label the platform gave (the
+    utterances of a turn share its label), how many scored utterances we called positive, neutral and negative,
+    and the share where we agree. "mixed" has no counterpart among ours, so it agrees with nothing. Empty when
+    no stored utterance carries a vendor sentiment."""
+    rows = con.execute("""
+        SELECT vendor_sentiment, count(*) AS utterances,
+               count(*) FILTER (WHERE sentiment = 'positive') AS positive,
+               count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
+               count(*) FILTER (WHERE sentiment = 'negative') AS negative,
+               count(*) FILTER (WHERE sentiment = vendor_sentiment) AS agree
+        FROM utterances WHERE vendor_sentiment IS NOT NULL AND sentiment IS NOT NULL
+        GROUP BY vendor_sentiment ORDER BY utterances DESC, vendor_sentiment
+    """).fetchall()
+    names = ("vendor_sentiment", "utterances", "positive", "neutral", "negative", "agree")
+    return [dict(zip(names, row, strict=True)) for row in rows]

@@ -188,10 +188,13 @@ def test_plain_text_without_a_recognisable_turn_is_rejected(tmp_path):
     assert record.raw == "客户来电咨询退款\n已处理\n"
 
 
-def test_webvtt_voice_tags_with_anonymous_labels_guess_that_the_agent_speaks_first():
-    transcript = read_one(GOOD / "call_0815.vtt")
+def test_webvtt_voice_tags_with_anonymous_labels_are_guessed_from_what_they_say_when_asked():
+    [refused] = read(GOOD / "call_0815.vtt")
+    assert refused.reason.startswith("speakers Speaker 1, Speaker 2 name no role: give their roles with --speaker-map")
+    transcript = read_one(GOOD / "call_0815.vtt", guess_speakers=True)
     assert transcript.id == "call_0815"
-    assert transcript.metadata == {"speaker_roles_guessed": True}
+    assert transcript.metadata["speaker_roles_guessed"] is True
+    assert "Speaker 1 taken as the agent: it greets or offers help most (您好" in transcript.metadata["speaker_guess"]
     assert speakers(transcript) == [
         ("agent", "Speaker 1"),
         ("customer", "Speaker 2"),
@@ -228,8 +231,8 @@ def test_subtitles_whose_first_cue_has_no_speaker_are_rejected(tmp_path):
     (tmp_path / "asr.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n你好\n")
     [record] = read(tmp_path / "asr.vtt")
     assert record.reason == (
-        "cue 1 (00:00:01.000) has no speaker: start a speaker's cues with a <v Name> voice tag "
-        "or with 'Name: '"
+        "cue 1 (00:00:01.000) has no speaker: start a speaker's cues with a <v Name> voice tag, "
+        "with 'Name: ' or with '[SPEAKER_00]: '"
     )
 
 
@@ -320,6 +323,8 @@ def test_ccai_conversation_resource_maps_roles_medium_and_message_times():
     assert transcript.turns[1].metadata == {
         "sentiment": {"magnitude": 0.6, "score": -0.5},
         "confidence": 0.88,
+        "vendor_sentiment": "negative",
+        "vendor_sentiment_score": -0.5,
     }
     assert (transcript.metadata["agent_id"], transcript.metadata["labels"]) == (
         "agent-0042",
@@ -354,7 +359,9 @@ def test_forced_format_reads_any_extension_and_checks_the_shape(tmp_path):
     )
     assert read_one(tmp_path / "export.log", format="jsonl").id == "f-1"
     [record] = read(GOOD / "ccai_hotel_chat.json", format="contact_lens")
-    assert record.reason == "not a contact_lens file: expected an object with the lists Transcript and Participants"
+    assert record.reason == (
+        "not a contact_lens file: expected an object with the list Transcript, and Participants or JobName"
+    )
 
 
 def test_broken_folder_yields_one_record_per_record_read_with_readable_reasons():
@@ -456,9 +463,10 @@ def test_anonymous_subtitle_labels_become_customers_when_a_label_names_the_agent
         "1\n00:00:01,000 --> 00:00:02,000\nspk_1: 我要退款\n\n"
         "2\n00:00:02,500 --> 00:00:04,000\n客服：好的，马上为您处理\n"
     )
-    transcript = read_one(tmp_path / "mixed.srt")
+    transcript = read_one(tmp_path / "mixed.srt", guess_speakers=True)
     assert speakers(transcript) == [("customer", "spk_1"), ("agent", "客服")]
-    assert transcript.metadata == {"speaker_roles_guessed": True}
+    assert "another label names the agent" in transcript.metadata["speaker_guess"]
+    assert transcript.metadata["speaker_roles_guessed"] is True
 
 
 def test_undecodable_bytes_in_a_one_document_file_name_the_line(tmp_path):

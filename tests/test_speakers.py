@@ -24,6 +24,7 @@ EXPECTED_ROLE = {
     # agents
     "agent": "agent", "human_agent": "agent", "humanagent": "agent", "csr": "agent", "rep": "agent",
     "representative": "agent", "operator": "agent", "advisor": "agent", "staff": "agent", "座席": "agent",
+    "supervisor": "agent", "custom_bot": "bot",
     "人工": "agent", "人工客服": "agent", "在线客服": "agent", "话务员": "agent", "服务人员": "agent", "专员": "agent",
     "客服专员": "agent",
     # bots

@@ -26,8 +26,10 @@ from nlp.transcript import Transcript
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "taxonomy" / "mini_delivery.yaml"
 ZH_DEV = FIXTURES / "stages" / "zh_dev.jsonl"
-ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "text", "segment_index", "stage", "stage_confidence",
-                  "issue_type", "service_step", "sentiment", "sentiment_score", "emotion", "emotion_coarse"]
+ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "start_ms", "end_ms", "ts", "text",
+                  "segment_index", "stage", "stage_confidence", "issue_type", "service_step", "sentiment",
+                  "sentiment_score", "emotion", "emotion_coarse", "vendor_sentiment", "vendor_issues",
+                  "vendor_categories"]
 
 fewshot = Pipeline(PipelineConfig(journey_classifier="fewshot-untrained"))
 

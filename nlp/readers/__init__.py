@@ -28,7 +28,9 @@ from nlp.readers.tabular import read_csv, read_parquet
 
 __all__ = ["FORMATS", "ReaderOptions", "Record", "iter_records", "list_inputs", "total_bytes"]
 
-FORMATS = ("jsonl", "json", "csv", "parquet", "text", "vtt", "srt", "contact_lens", "ccai")
+FORMATS = (
+    "jsonl", "json", "csv", "parquet", "text", "vtt", "srt", "contact_lens", "transcribe", "connect_chat", "ccai",
+)
 
 EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -54,20 +56,31 @@ READERS: dict[str, Reader] = {
     "vtt": partial(read_subtitles, kind="vtt"),
     "srt": partial(read_subtitles, kind="srt"),
     "contact_lens": partial(read_json, shape="contact_lens"),
+    "transcribe": partial(read_json, shape="contact_lens"),
+    "connect_chat": partial(read_json, shape="connect_chat"),
     "ccai": partial(read_json, shape="ccai"),
 }
 
 
-def iter_records(paths: Iterable[str | Path], options: ReaderOptions | None = None) -> Iterator[Record]:
-    """Read every file under ``paths`` (files or folders, folders recursively in sorted order)."""
+def iter_records(
+    paths: Iterable[str | Path], options: ReaderOptions | None = None, roots: Iterable[str | Path] | None = None
+) -> Iterator[Record]:
+    """Read every file under ``paths`` (files or folders, folders recursively in sorted order).
+
+    A file found in a folder that names no id of its own gets its path relative to that folder as its id
+    (``Source.default_id``); ``roots`` names those folders when ``paths`` is already a list of files (as
+    ``list_inputs`` returns it)."""
     options = options or ReaderOptions()
     _check_options(options)
+    folders = [Path(root) for root in _as_list(roots) if Path(root).is_dir()] if roots is not None else []
     position = 0
-    for file, problem in _inputs(paths):
+    for file, problem, root in _inputs(paths):
         if problem is not None:
             yield replace(rejected(str(file), "file", problem, None), position=position)
             continue
-        source = Source(file, options.encoding)
+        root = max((folder for folder in folders if folder in file.parents), key=lambda f: len(f.parts),
+                   default=root)
+        source = Source(file, options.encoding, root)
         for record, consumed in _read_file(source, options):
             yield replace(record, position=position + consumed)
         position += source.size
@@ -76,12 +89,12 @@ def iter_records(paths: Iterable[str | Path], options: ReaderOptions | None = No
 def list_inputs(paths: Iterable[str | Path] | str | Path) -> list[Path]:
     """The files ``iter_records`` reads, in its order; paths it cannot read (missing, a link loop, a FIFO, a
     folder that cannot be listed) stay in the list: reading one yields its rejection."""
-    return [file for file, _ in _inputs(paths)]
+    return [file for file, _, _ in _inputs(paths)]
 
 
 def total_bytes(paths: Iterable[str | Path]) -> int:
     """The on-disk size of every file ``iter_records`` reads: the final ``Record.position``."""
-    return sum(file.stat().st_size for file, problem in _inputs(paths) if problem is None)
+    return sum(file.stat().st_size for file, problem, _ in _inputs(paths) if problem is None)
 
 
 def _as_list(paths: Iterable[str | Path] | str | Path) -> list[str | Path]:
@@ -99,13 +112,14 @@ def _check_options(options: ReaderOptions) -> None:
             raise ValueError(f"unknown encoding {options.encoding!r}") from error
 
 
-def _inputs(paths: Iterable[str | Path] | str | Path) -> Iterator[tuple[Path, str | None]]:
-    """Each input file with why it cannot be read (None for a regular file), folders walked in sorted order."""
+def _inputs(paths: Iterable[str | Path] | str | Path) -> Iterator[tuple[Path, str | None, Path | None]]:
+    """Each input file with why it cannot be read (None for a regular file) and the folder given that it was
+    found in (None for a file given itself), folders walked in sorted order."""
     for path in map(Path, _as_list(paths)):
         if path.is_dir():
-            yield from _walk(path)
+            yield from ((file, problem, path) for file, problem in _walk(path))
         else:
-            yield path, _not_a_regular_file(path)
+            yield path, _not_a_regular_file(path), None
 
 
 def _walk(folder: Path) -> Iterator[tuple[Path, str | None]]:

@@ -1,11 +1,16 @@
 """Google CCAI Insights conversations, in either of their two JSON shapes.
 
-* Upload format: ``{"entries": [{"text", "role", "user_id", "start_timestamp_usec"}]}``.
+* Upload format: ``{"conversation_info": {...}, "entries": [{"text", "role", "user_id", "start_timestamp_usec"}]}``;
+  ``conversation_info`` gives the id (``conversation_id`` or ``id``), ``categories`` (their ``display_name``s, as
+  ``metadata["vendor_categories"]``) and any other fields (kept in metadata).
 * Conversation resource: ``name``, ``startTime``, ``medium``, ``languageCode`` and
   ``transcript.transcriptSegments[{text, segmentParticipant.role, messageTime, sentiment, confidence}]``.
 
 Speakers: END_USER/CUSTOMER → customer, HUMAN_AGENT/AGENT → agent, AUTOMATED_AGENT → bot (through the
-shared synonym table, so ``speaker_map`` can override). Id: the last part of ``name``, else the file stem.
+shared synonym table, so ``speaker_map`` can override). Id: the last part of ``name``, else the file's path.
+Vendor sentiment: a segment's ``sentiment.score`` (-1..1) is kept as turn ``metadata["vendor_sentiment_score"]``
+and as a label in ``metadata["vendor_sentiment"]``: positive above 0.25, negative below -0.25, else neutral
+(Google's Natural Language guidance for "clearly" positive or negative).
 Times: each turn's ``start_ms`` is relative to the earliest entry; ``ts`` is the absolute time when the
 timestamps are epoch-based (2000–2200). ``medium`` PHONE_CALL → call, CHAT → chat.
 """
@@ -31,11 +36,28 @@ def is_ccai(data: Any) -> bool:
 def ccai_transcript(data: dict[str, Any], default_id: str) -> dict[str, Any]:
     """The canonical transcript dict for one CCAI conversation."""
     if isinstance(data.get("entries"), list):
-        return _from_entries(data["entries"], default_id)
+        return _from_entries(data["entries"], default_id, data.get("conversation_info"))
     return _from_conversation(data, default_id)
 
 
-def _from_entries(entries: list[Any], default_id: str) -> dict[str, Any]:
+VENDOR_SENTIMENT_THRESHOLD = 0.25
+
+
+def vendor_sentiment(score: Any) -> str | None:
+    """A CCAI sentiment score (-1..1) as positive, negative or neutral; None when there is none."""
+    if not isinstance(score, int | float) or isinstance(score, bool):
+        return None
+    return "positive" if score > VENDOR_SENTIMENT_THRESHOLD else (
+        "negative" if score < -VENDOR_SENTIMENT_THRESHOLD else "neutral")
+
+
+def _from_entries(entries: list[Any], default_id: str, info: Any = None) -> dict[str, Any]:
+    info = info if isinstance(info, dict) else {}
+    categories = [
+        category.get("display_name") if isinstance(category, dict) else category
+        for category in info.get("categories") or [] if category
+    ]
+    other = {key: value for key, value in info.items() if key not in ("conversation_id", "id", "categories")}
     timed = [
         (_as_int(entry.get("start_timestamp_usec")), _entry_turn(entry))
         if isinstance(entry, dict)
@@ -43,10 +65,11 @@ def _from_entries(entries: list[Any], default_id: str) -> dict[str, Any]:
         for entry in entries
     ]
     turns = _timed_turns(timed)
+    own_id = info.get("conversation_id") or info.get("id")
     return {
-        "id": default_id,
+        "id": str(own_id) if own_id else default_id,
         "started_at": turns[0].get("ts") if turns and isinstance(turns[0], dict) else None,
-        "metadata": {"source_format": "ccai"},
+        "metadata": {"source_format": "ccai", **keep_present({"vendor_categories": categories or None}), **other},
         "turns": turns,
     }
 
@@ -86,7 +109,15 @@ def _from_conversation(data: dict[str, Any], default_id: str) -> dict[str, Any]:
 
 
 def _segment_turn(segment: dict[str, Any]) -> dict[str, Any]:
-    metadata = keep_present({"sentiment": segment.get("sentiment"), "confidence": segment.get("confidence")})
+    sentiment = segment.get("sentiment")
+    score = dig(sentiment, "score")
+    if isinstance(sentiment, dict) and score is None:
+        score = 0.0  # protobuf JSON leaves out a zero score
+    metadata = keep_present({
+        "sentiment": sentiment, "confidence": segment.get("confidence"),
+        "vendor_sentiment": vendor_sentiment(score) if isinstance(sentiment, dict) else None,
+        "vendor_sentiment_score": score if vendor_sentiment(score) else None,
+    })
     speaker = dig(segment, "segmentParticipant", "role")
     return keep_present({"speaker": speaker, "text": segment.get("text"), "metadata": metadata})
 

@@ -40,6 +40,7 @@ class ReaderOptions:
     columns: dict[str, str] = field(default_factory=dict)
     speaker_map: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
+    guess_speakers: bool = False  # subtitles: anonymous speakers' roles from what they say (see subtitles.py)
 
 
 def rejected(source: str, location: str, reason: str, raw: str | None) -> Record:
@@ -52,15 +53,42 @@ def rejected(source: str, location: str, reason: str, raw: str | None) -> Record
     return Record(source, location, 0, None, _encodable(reason), raw)
 
 
+_NUMBERED = re.compile(r"\b(line|row|item|cue|turns\.|column|position|char)(\s*)\d+", re.IGNORECASE)
+_QUOTED = re.compile(r"\(got [^)]*\)|\bb'[^']*'|\bb\"[^\"]*\"")
+REASON_GROUP_LIMIT = 240  # a whole sentence; only runaway reasons (a long value quoted) are cut
+
+
+def reason_group(reason: str, location: str | None = None) -> str:
+    """What a quarantine summary groups a rejection by: its reason, not where it happened. The location prefix
+    ("line 3: ", "item 2: ") is dropped, numbers in places, the value got and undecodable bytes are blanked, so one
+    kind of problem counts once: ``"line 7: invalid JSON: Expecting value (column 1); …"`` → ``"invalid JSON:
+    Expecting value (column N); …"``."""
+    text = reason.strip()
+    if location and text.startswith(f"{location}: "):
+        text = text[len(location) + 2:]
+    text = _QUOTED.sub("…", _NUMBERED.sub(lambda m: f"{m[1]}{m[2]}N", text))
+    return text if len(text) <= REASON_GROUP_LIMIT else text[: REASON_GROUP_LIMIT - 1] + "…"
+
+
 def _encodable(text: str) -> str:
     return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def resolve_role(label: str, speaker_map: Mapping[str, str]) -> str | None:
     """The canonical role for a source's speaker label: ``speaker_map`` first, then the synonym table."""
-    key = label.strip().lower()
-    mapped = next((role for name, role in speaker_map.items() if name.strip().lower() == key), None)
+    key = _bare(label)
+    mapped = next((role for name, role in speaker_map.items() if _bare(name) == key), None)
     return normalize_speaker(mapped if mapped is not None else key)
+
+
+def _bare(label: str) -> str:
+    """A label as compared with the speaker map: case and surrounding space and brackets ignored."""
+    return label.strip().strip("[]").strip().lower()
+
+
+def is_anonymous_speaker(label: str) -> bool:
+    """A diarisation label that says nothing about the role: "Speaker 1", "spk_0", "SPEAKER_00", "说话人1"."""
+    return re.fullmatch(_ANONYMOUS_SPEAKER, label.strip(), re.IGNORECASE) is not None
 
 
 def language_from_code(code: Any) -> str | None:
@@ -75,7 +103,8 @@ def validate(
     data: dict[str, Any], source: str, location: str, raw: str | None, speaker_map: Mapping[str, str]
 ) -> Record:
     """Resolve speakers and language, then validate ``data`` as a ``Transcript``; the one path to a Record."""
-    data = dict(data)
+    named = with_record_id(data, None)  # an id alias (conversation_id, ...) when the record has no id
+    data = named if named["id"] is not None else dict(data)
     turns = data.get("turns")
     if isinstance(turns, list):
         data["turns"] = [_resolve_turn_speaker(turn, speaker_map) for turn in turns]
@@ -128,6 +157,18 @@ def split_speaker_prefix(
     if match is None:
         return None
     return match["label"], match["text"].strip()
+
+
+# Fields a team's own per-call JSON uses for the record's id, tried in order when it has no ``id``.
+ID_ALIASES = ("conversation_id", "conversationId", "call_id", "callId", "contact_id", "contactId", "session_id")
+
+
+def with_record_id(data: dict[str, Any], default_id: str) -> dict[str, Any]:
+    """``data`` with its id: its own ``id``, else the first id alias it carries, else ``default_id`` (the path)."""
+    if not is_missing(data.get("id")):
+        return data
+    own = next((data[name] for name in ID_ALIASES if not is_missing(data.get(name))), None)
+    return {**data, "id": own if own is not None else default_id}
 
 
 def keep_present(values: Mapping[str, Any]) -> dict[str, Any]:

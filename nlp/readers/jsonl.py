@@ -1,7 +1,9 @@
 """Canonical JSON Lines (one transcript object per line) and ``.json`` documents, whose shape is sniffed.
 
-A ``.json`` file may hold an Amazon Connect Contact Lens analysis, a Google CCAI Insights conversation, one
-canonical transcript object (its id defaults to the file stem) or a list of canonical transcript objects.
+A ``.json`` file may hold an Amazon Connect Contact Lens analysis, an Amazon Transcribe Call Analytics result, an
+Amazon Connect chat transcript, a Google CCAI Insights conversation, one
+canonical transcript object (its id is ``id``, else ``conversation_id``/``call_id``/``contact_id``, else the file's
+path relative to the folder read, without extension) or a list of canonical transcript objects.
 Ids are text: one written as a number keeps the digits as written (``1e999`` stays "1e999", not "inf").
 """
 
@@ -12,16 +14,26 @@ from collections.abc import Iterator
 from typing import Any
 
 from nlp.readers.ccai import ccai_transcript, is_ccai
-from nlp.readers.common import ReaderOptions, Record, dig, rejected, validate
-from nlp.readers.contact_lens import contact_lens_transcript, is_contact_lens
+from nlp.readers.common import ReaderOptions, Record, dig, rejected, validate, with_record_id
+from nlp.readers.contact_lens import (
+    connect_chat_transcript,
+    contact_lens_transcript,
+    is_connect_chat,
+    is_contact_lens,
+)
 from nlp.readers.source import Source, describe_decode_error
 
 PLATFORM_SHAPES = {
-    "contact_lens": (is_contact_lens, contact_lens_transcript, "an object with the lists Transcript and Participants"),
+    "connect_chat": (is_connect_chat, connect_chat_transcript, "an object whose Transcript entries have AbsoluteTime"),
+    "contact_lens": (
+        is_contact_lens, contact_lens_transcript, "an object with the list Transcript, and Participants or JobName"
+    ),
     "ccai": (is_ccai, ccai_transcript, "an object with entries, or with transcript.transcriptSegments"),
 }
 EXPECTED_JSON = (
-    "expected an Amazon Connect Contact Lens analysis (lists Transcript and Participants), a Google CCAI "
+    "expected an Amazon Connect Contact Lens analysis (lists Transcript and Participants), an Amazon Transcribe "
+    "Call Analytics result (Transcript, JobName), an Amazon Connect chat transcript (Transcript entries with "
+    "AbsoluteTime), a Google CCAI "
     "Insights conversation (entries, or transcript.transcriptSegments), a transcript object (id, turns) "
     "or a list of transcript objects"
 )
@@ -78,11 +90,11 @@ def read_json(source: Source, options: ReaderOptions, shape: str | None = None) 
     if shape is not None:
         matches, convert, expected = PLATFORM_SHAPES[shape]
         if matches(data):
-            yield validate(convert(data, source.stem), source.name, "file", text, speaker_map)
+            yield validate(convert(data, source.default_id), source.name, "file", text, speaker_map)
         else:
             yield rejected(source.name, "file", f"not a {shape} file: expected {expected}", text)
     elif isinstance(data, dict) and "turns" in data:
-        yield validate({"id": source.stem, **data}, source.name, "file", text, speaker_map)
+        yield validate(with_record_id(data, source.default_id), source.name, "file", text, speaker_map)
     elif isinstance(data, list):
         yield from _read_items(data, source, options)
     else:

@@ -68,8 +68,9 @@ class UndecodableText(ValueError):
 class Source:
     """One input file. Readers get its lines or text; ``consumed()`` says how many raw bytes are read."""
 
-    def __init__(self, path: Path, encoding: str | None = None) -> None:
+    def __init__(self, path: Path, encoding: str | None = None, root: Path | None = None) -> None:
         self.path = path
+        self.root = root
         self.name = str(path)
         self.size = path.stat().st_size
         self.gzipped = path.name.lower().endswith(".gz")
@@ -86,6 +87,20 @@ class Source:
     def stem(self) -> str:
         """The default transcript id for one-transcript-per-file formats: ``call_01.vtt.gz`` → ``call_01``."""
         return Path(self.inner_name).stem
+
+    @property
+    def default_id(self) -> str:
+        """The id of a one-transcript file whose record names none: its path relative to the input folder it was
+        found in, without the extension (``calls/2025-12-28/c1/transcription.json`` read from ``calls`` →
+        ``2025-12-28/c1/transcription``), so per-call folders that reuse a file name keep distinct ids; the stem
+        for a file given on its own."""
+        if self.root is None:
+            return self.stem
+        try:
+            parent = self.path.parent.relative_to(self.root)
+        except ValueError:
+            return self.stem
+        return (parent / self.stem).as_posix() if parent.parts else self.stem
 
     @contextmanager
     def open(self, track: bool = True) -> Iterator[BinaryIO]:

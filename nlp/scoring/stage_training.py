@@ -72,8 +72,10 @@ def read_labels(path: Path) -> list[dict]:
 
 
 def train_stages(taxonomy_name: str, labels_path: Path | None = None, *, unlabelled: list[Path] | None = None,
-                 min_confidence: float = 0.8, holdout: float = 0.2, seed: int = 0, c: float = 4.0) -> TrainReport:
-    """Train, report accuracy on a held-out share of the labelled rows (per utterance), train on all and save."""
+                 min_confidence: float = 0.8, holdout: float = 0.2, seed: int = 0, c: float = 4.0,
+                 reader_options=None) -> TrainReport:
+    """Train, report accuracy on a held-out share of the labelled rows (per utterance), train on all and save;
+    ``reader_options`` (``nlp.readers.ReaderOptions``) say how to read the unlabelled transcripts."""
     taxonomy = load_taxonomy(taxonomy_name)
     if taxonomy.source is None:
         raise TaxonomyError(f"taxonomy {taxonomy_name!r} has no file to save the model next to")
@@ -91,7 +93,8 @@ def train_stages(taxonomy_name: str, labels_path: Path | None = None, *, unlabel
     pseudo = unreadable = 0
     if unlabelled:
         extra_texts, extra_labels, extra_sequences, unreadable = pseudo_label(taxonomy_name, unlabelled,
-                                                                              min_confidence)
+                                                                              min_confidence,
+                                                                              reader_options=reader_options)
         texts, labels, pseudo = texts + extra_texts, labels + extra_labels, len(extra_texts)
         sequences = sequences or extra_sequences
         if pseudo == 0:
@@ -106,8 +109,8 @@ def train_stages(taxonomy_name: str, labels_path: Path | None = None, *, unlabel
                        holdout_accuracy=accuracy, unreadable=unreadable)
 
 
-def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float,
-                 batch_size: int = 256) -> tuple[list[str], list[str], list[list[str]], int]:
+def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float, batch_size: int = 256,
+                 reader_options=None) -> tuple[list[str], list[str], list[list[str]], int]:
     """``confident_labels`` of the transcripts in ``paths``, cut into utterances as the pipeline does, and the
     number of records that could not be read; streamed in batches, so only the confident utterances are kept."""
     from nlp.config import PipelineConfig
@@ -129,7 +132,7 @@ def pseudo_label(taxonomy_name: str, paths: list[Path], min_confidence: float,
         sequences.extend(more_sequences)
         batch.clear()
 
-    for record in iter_records(paths):
+    for record in iter_records(paths, reader_options):
         if record.transcript is None:
             unreadable += 1
             continue
