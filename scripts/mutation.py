@@ -30,14 +30,24 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # module -> (files to mutate, that module's own test files and pytest selection arguments). Tests that need the
-# scored demo archive (the ``demo_db`` fixture: `journeylens demo`, minutes of CPU) are deselected with ``-k``:
-# every mutant run is a fresh pytest session, so they would score the whole demo again for each mutant.
+# scored demo archive (the ``demo_db`` fixture: `journeylens demo`, minutes of CPU) are deselected with ``-k``
+# unless ``--demo-db`` gives an already scored demo store: every mutant run is a fresh pytest session, so they
+# would score the whole demo again for each mutant.
 NOT_DEMO = ["-k", "not demo_ and not cli_reports"]
+DEMO_DB_FIXTURE = """
+
+# Added by scripts/mutation.py --demo-db: the demo archive scored once before mutation testing, by the unmutated
+# code (the analytics read it; scoring it is not what is being mutated).
+@pytest.fixture(scope="session")
+def demo_db() -> Path:
+    return Path(os.environ["JOURNEYLENS_MUTATION_DEMO_DB"])
+"""
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "redact": (["nlp/redact.py"], ["tests/test_redact.py"]),
     "readers": (["nlp/readers/*.py"], ["tests/test_readers.py"]),
@@ -55,8 +65,8 @@ COPY = ["nlp", "service", "tests", "models", "data", "pyproject.toml"]
 STATUSES = ("killed", "survived", "timeout", "no_tests", "suspicious", "segfault", "skipped")
 
 
-def mutmut_section(module: str) -> str:
-    files, tests = MODULES[module]
+def mutmut_section(module: str, with_demo: bool = False) -> str:
+    files, tests = selection(module, with_demo)
     return "\n".join([
         "[tool.mutmut]",
         'source_paths = ["nlp"]',
@@ -69,8 +79,16 @@ def mutmut_section(module: str) -> str:
     ])
 
 
-def prepare(module: str, workdir: Path) -> None:
-    """A fresh copy of the project in ``workdir`` with the module's ``[tool.mutmut]`` section."""
+def selection(module: str, with_demo: bool) -> tuple[list[str], list[str]]:
+    files, tests = MODULES[module]
+    if with_demo and tests[-2:] == NOT_DEMO:
+        tests = tests[:-2]
+    return files, tests
+
+
+def prepare(module: str, workdir: Path, demo_db: Path | None = None) -> None:
+    """A fresh copy of the project in ``workdir`` with the module's ``[tool.mutmut]`` section (and, with
+    ``demo_db``, the demo tests kept and their ``demo_db`` fixture pointed at that store)."""
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -83,12 +101,18 @@ def prepare(module: str, workdir: Path) -> None:
             shutil.copy2(source, workdir / name)
     pyproject = (workdir / "pyproject.toml").read_text(encoding="utf-8")
     pyproject = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", pyproject)
-    (workdir / "pyproject.toml").write_text(pyproject.rstrip() + "\n\n" + mutmut_section(module), encoding="utf-8")
+    (workdir / "pyproject.toml").write_text(pyproject.rstrip() + "\n\n" + mutmut_section(module, demo_db is not None),
+                                           encoding="utf-8")
+    if demo_db is not None:
+        conftest = workdir / "tests" / "conftest.py"
+        conftest.write_text(conftest.read_text(encoding="utf-8") + DEMO_DB_FIXTURE, encoding="utf-8")
 
 
-def mutmut(workdir: Path, *args: str, log=None) -> int:
+def mutmut(workdir: Path, *args: str, log=None, demo_db: Path | None = None) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "HF_HUB_OFFLINE": "1"}
     env.pop("PYTHONPATH", None)  # the copy's mutants/ must be what the tests import
+    if demo_db is not None:
+        env["JOURNEYLENS_MUTATION_DEMO_DB"] = str(demo_db.resolve())
     command = [sys.executable, "-m", "mutmut", *args]
     return subprocess.run(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
                           check=False).returncode
@@ -100,7 +124,8 @@ def report(module: str, workdir: Path, seconds: float | None) -> dict:
     raw = json.loads((workdir / "mutants" / "mutmut-cicd-stats.json").read_text(encoding="utf-8"))
     counts = {status: int(raw.get(status, 0)) for status in STATUSES}
     checked = sum(v for k, v in counts.items() if k != "skipped")
-    files, tests = MODULES[module]
+    section = tomllib.loads((workdir / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
+    files, tests = section["only_mutate"], section["pytest_add_cli_args_test_selection"]
     result = {"module": module, "files": files, "tests": tests, "mutants": int(raw.get("total", 0)), **counts,
               "not_checked": int(raw.get("total", 0)) - sum(counts.values()),
               "score": round(counts["killed"] / checked, 4) if checked else None}
@@ -118,6 +143,8 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant workers (default 1)")
     parser.add_argument("--report", action="store_true", help="print the results of the last run, run nothing")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--demo-db", type=Path, help="a scored demo store (`journeylens demo --db PATH`): keep the "
+                        "tests that need it instead of deselecting them")
     args = parser.parse_args()
     if args.list or not args.module:
         for name, (files, tests) in MODULES.items():
@@ -126,11 +153,11 @@ def main() -> None:
     workdir = args.workdir or Path("/tmp/journeylens-mutation") / args.module
     seconds = None
     if not args.report:
-        prepare(args.module, workdir)
+        prepare(args.module, workdir, args.demo_db)
         started = time.perf_counter()
         print(f"mutmut run in {workdir} (progress in {workdir / 'mutmut-run.log'})", flush=True)
         with (workdir / "mutmut-run.log").open("w") as log:
-            code = mutmut(workdir, "run", "--max-children", str(args.max_children), log=log)
+            code = mutmut(workdir, "run", "--max-children", str(args.max_children), log=log, demo_db=args.demo_db)
         seconds = time.perf_counter() - started
         if code != 0:
             raise SystemExit(f"mutmut run exited {code} (in {workdir})")
