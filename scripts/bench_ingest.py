@@ -4,7 +4,8 @@ For each archive size (default 10k and 100k transcripts from scripts/generate_de
 session and each as a separate process:
   - read-only: parse and validate every record, nothing else (the baseline: the cost of reading),
   - score with 1 worker, and with 2 workers, into a fresh DuckDB file,
-and reports wall time, transcripts/s, utterances/s, peak RSS of the whole process tree (sampled every 0.1 s)
+and reports wall time, transcripts/s, utterances/s, peak RSS of the whole process tree (sampled every 0.1 s),
+the peak RSS of the main process (reader and store writer) and of the largest worker process on its own,
 and the ratios against the read-only baseline. Results go to stdout as a Markdown table and to --json.
 
     python scripts/bench_ingest.py --sizes 10000 100000 --json bench/ingest.json
@@ -42,20 +43,33 @@ def write_archive(path: Path, n: int, seed: int) -> None:
 
 def run_measured(command: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) summed over the process tree, sampled every 0.1 s."""
+    seconds, peak, _ = run_measured_detail(command)
+    return seconds, peak
+
+
+def run_measured_detail(command: list[str]) -> tuple[float, int, dict[str, int]]:
+    """As ``run_measured``, plus each process's own peak RSS (bytes): ``main`` (the command's process: the reader
+    and, in a bulk run, the store writer) and ``largest_child`` (with ``--workers 2``, the larger of the worker
+    processes' peaks; 0 when the command starts no child)."""
     started = time.perf_counter()
     process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
+    peak, main_peak, child_peaks = 0, 0, {}
     while process.poll() is None:
         try:
-            tree = [process, *process.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            children = process.children(recursive=True)
+            sizes = {p.pid: p.memory_info().rss for p in children if p.is_running()}
+            main_rss = process.memory_info().rss
+            peak = max(peak, main_rss + sum(sizes.values()))
+            main_peak = max(main_peak, main_rss)
+            for pid, rss in sizes.items():
+                child_peaks[pid] = max(child_peaks.get(pid, 0), rss)
         except psutil.Error:
             pass
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{command} failed: {process.stderr.read().decode()[-2000:]}")
-    return elapsed, peak
+    return elapsed, peak, {"main": main_peak, "largest_child": max(child_peaks.values(), default=0)}
 
 
 def main() -> None:
@@ -74,8 +88,8 @@ def main() -> None:
                    "read_only_s": round(read_s, 1), "read_only_rss_mb": round(read_rss / 2**20)}
             for workers in (1, 2):
                 db = Path(tmp) / f"bench_{size}_{workers}.duckdb"
-                seconds, rss = run_measured([sys.executable, "-m", "nlp.cli", "score", str(archive),
-                                             "--db", str(db), "--workers", str(workers)])
+                seconds, rss, each = run_measured_detail([sys.executable, "-m", "nlp.cli", "score", str(archive),
+                                                          "--db", str(db), "--workers", str(workers)])
                 with duckdb.connect(str(db), read_only=True) as con:
                     stored, utterances = con.execute(
                         "SELECT (SELECT count(*) FROM transcripts), (SELECT count(*) FROM utterances)"
@@ -85,6 +99,8 @@ def main() -> None:
                 row[f"w{workers}_transcripts_per_s"] = round(size / seconds, 1)
                 row[f"w{workers}_utterances_per_s"] = round(utterances / seconds)
                 row[f"w{workers}_peak_rss_mb"] = round(rss / 2**20)
+                row[f"w{workers}_main_process_peak_rss_mb"] = round(each["main"] / 2**20)
+                row[f"w{workers}_largest_worker_peak_rss_mb"] = round(each["largest_child"] / 2**20)
                 row[f"w{workers}_vs_read_only"] = round(seconds / read_s, 2)
                 row["utterances"] = utterances
             row["speedup_2_vs_1_workers"] = round(row["w1_s"] / row["w2_s"], 2)

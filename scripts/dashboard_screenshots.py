@@ -15,12 +15,20 @@ Writes, at 1440 × 900:
 - ``dashboard-en.png``: the first screen in English;
 
 and prints the page load time (navigation start → every chart drawn) of a fresh and of a cached load.
+
+``--timing-only`` takes no screenshots and measures the page load as ``tests/test_dashboard.py`` does: the first
+load after server start (which computes the unfiltered analytics), then ``--loads`` loads in fresh browser
+contexts (assets and data over the wire), each followed by one with the assets cached; it prints each time and the
+median fresh load:
+
+    python scripts/dashboard_screenshots.py --db journeylens-demo.duckdb --timing-only
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -40,12 +48,44 @@ KEY_STORAGE = "journeylens.apiKey"
 READY = "() => window.JL && window.JL.timing && document.body.dataset.ready === 'true'"
 
 
+def load_times(browser, url: str, key: str, loads: int) -> dict:
+    """Milliseconds from navigation start to every chart drawn (``JL.timing.firstRender``)."""
+
+    def fresh_context():
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+        context.add_init_script(f"sessionStorage.setItem({json.dumps(KEY_STORAGE)}, {json.dumps(key)})")
+        return context
+
+    def load(context) -> float:
+        page = context.new_page()
+        page.goto(f"{url}/dashboard")
+        page.wait_for_function(READY, timeout=60_000)
+        elapsed = page.evaluate("window.JL.timing.firstRender")
+        page.close()
+        return round(elapsed)
+
+    context = fresh_context()
+    first = load(context)
+    context.close()
+    fresh, cached = [], []
+    for _ in range(loads):
+        context = fresh_context()
+        fresh.append(load(context))
+        cached.append(load(context))
+        context.close()
+    return {"first_after_server_start_ms": first, "fresh_context_ms": fresh,
+            "fresh_context_median_ms": sorted(fresh)[len(fresh) // 2], "assets_cached_ms": cached,
+            "load_average": list(os.getloadavg())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=Path("journeylens-demo.duckdb"), help="a scored DuckDB store")
     parser.add_argument("--out", type=Path, default=Path("docs/img"), help="folder for the PNG files")
     parser.add_argument("--journey", default="614652615571", help="order or customer id to show")
     parser.add_argument("--change-date", default="2026-09-15", help="change date for the before/after view")
+    parser.add_argument("--timing-only", action="store_true", help="measure the page load time, no screenshots")
+    parser.add_argument("--loads", type=int, default=3, help="--timing-only: loads in fresh browser contexts")
     args = parser.parse_args()
     if not args.db.is_file():
         parser.error(f"{args.db} does not exist: run `journeylens demo` first")
@@ -58,6 +98,10 @@ def main() -> None:
         with (ServerProcess(db, Path(folder) / "server.log", startup_timeout_s=300) as server,
               sync_playwright() as playwright):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            if args.timing_only:
+                print(json.dumps(load_times(browser, server.url, key, args.loads), indent=1))
+                browser.close()
+                return
             context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
             context.add_init_script(f"sessionStorage.setItem({json.dumps(KEY_STORAGE)}, {json.dumps(key)})")
             page = context.new_page()

@@ -21,6 +21,7 @@ sets two variants run: trained on that set's own train file ("lr") and on all re
 corpus like the shipped model ("lr_pooled"); the better of the two is the baseline that targets compare against.
 
     python scripts/eval_emotion.py --json bench/emotion_eval.json
+    python scripts/eval_emotion.py --skip lr snownlp lexicon --quantize off --json bench/emotion_fp32.json
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zh-model", default=None, help="model directory for Chinese (default models/emotion-zh)")
     parser.add_argument("--en-model", default=None, help="model directory for English (default models/emotion-en)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quantize", choices=("config", "on", "off"), default="config",
+                        help="int8 dynamic quantisation of the models: as their config.json says (default), or forced "
+                             "on / off (to measure what int8 costs and gains)")
     parser.add_argument("--sets", nargs="*", default=None, help="only these eval sets")
     parser.add_argument("--skip", nargs="*", default=[], choices=["lr", "snownlp", "lexicon", "model"])
     parser.add_argument("--json", default="bench/emotion_eval.json")
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         for language, given in (("zh", args.zh_model), ("en", args.en_model)):
             if any(lang == language for lang, *_ in sets.values()):
                 models[language] = EmotionModel(given or shipped_model_dir(language), batch_size=64,
-                                                threads=args.threads)
+                                                threads=args.threads,
+                                                quantize={"config": None, "on": True, "off": False}[args.quantize])
                 load_seconds[language] = round(models[language].load_seconds, 2)
         for name, (lang, texts, gold, kind) in sets.items():
             started = time.perf_counter()
@@ -259,9 +264,10 @@ def main(argv: list[str] | None = None) -> int:
               f"| {cell(row, 'model', 'texts_per_s')} | {cell(row, 'snownlp', 'texts_per_s')} "
               f"| {cell(row, 'lr', 'texts_per_s')} | {cell(row, 'lexicon', 'texts_per_s')} |")
     summary = {"results": results, "model_load_seconds": load_seconds, "threads": args.threads,
+               "quantize": args.quantize,
                "zh_model": str(args.zh_model or "models/emotion-zh"),
                "en_model": str(args.en_model or "models/emotion-en")}
-    if args.update_cards and not (args.zh_model or args.en_model):
+    if args.update_cards and not (args.zh_model or args.en_model) and args.quantize == "config":
         update_cards(results, load_seconds, args.threads)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,8 @@ Every dataset also runs ``fewshot_adapted`` (``analyze --adapt``): the few-shot 
 unlabelled contacts it then labels, or plain few-shot where ``adapt`` declines (too few contacts).
 
 ``--datasets adapt_study`` (not in the default run) reports how ``adapt``'s thresholds were chosen (see
-``adapt_study``).
+``adapt_study``); ``--datasets reason`` (not in the default run) how often the contact's reason stage (its first
+non-``other`` segment's stage, what the analytics count) is the planted one on the first 600 demo contacts.
 
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
@@ -487,6 +488,36 @@ def adapt_study(draws: int = 5, sizes: Sequence[int] = (25, 50, 100, 200),
     return {"dialogues_per_draw": by_size, "min_confidence": by_confidence}
 
 
+def reason_stage_accuracy(n_contacts: int = 600) -> dict:
+    """How often the contact's *reason stage* (the stage of its first segment that is not ``other``, what rankings,
+    trends and impact count; ``nlp/analytics/contacts.py``) equals the planted one, per business line, over the
+    first ``n_contacts`` demo contacts through the whole pipeline (sentences, classifier, segments), for the
+    ``keyword`` and the ``fewshot`` classifier."""
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.readers import iter_records
+
+    with gzip.open(DEMO / "truth.jsonl.gz", "rt", encoding="utf-8") as handle:
+        truth = {t["id"]: t for t in map(json.loads, handle)}
+    transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
+                                                strict=False) if r.transcript is not None]
+
+    def first_stage(stages: list[str]) -> str:
+        return next((s for s in stages if s != OTHER), OTHER)
+
+    planted = {t.id: first_stage([s["stage"] for s in truth[t.id]["segments"]]) for t in transcripts}
+    out: dict = {"contacts": len(transcripts)}
+    for spec in ("keyword", "fewshot"):
+        right: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for doc in Pipeline(PipelineConfig(journey_classifier=spec)).analyze(transcripts):
+            line = truth[doc.transcript.id]["business_line"]
+            right[line][0] += first_stage([s.stage for s in doc.segments]) == planted[doc.transcript.id]
+            right[line][1] += 1
+        out[spec] = {line: {"right": r, "contacts": n, "accuracy": round(r / n, 4)}
+                     for line, (r, n) in sorted(right.items())}
+    return out
+
+
 def _classify(classifier, docs: list) -> None:
     if hasattr(classifier, "classify_many"):
         classifier.classify_many(docs)
@@ -559,6 +590,9 @@ def main() -> None:
     if "adapt_study" in args.datasets:
         results["adapt_study"] = adapt_study()
         print(json.dumps({"adapt_study": results["adapt_study"]}, indent=1), flush=True)
+    if "reason" in args.datasets:
+        results["reason"] = reason_stage_accuracy()
+        print(json.dumps({"reason": results["reason"]}, indent=1), flush=True)
     if "speed" in args.datasets:
         results["speed"] = measure_speed()
         print(json.dumps({"speed": results["speed"]}, indent=1), flush=True)
