@@ -44,7 +44,8 @@ def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
         yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker, "text": u.text,
                "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
                "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
-               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse}
+               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
+               "categories": u.categories}
 
 
 def quarantine_path_for(output: Path) -> Path:
