@@ -231,13 +231,6 @@ class CategoryDefinition(_Strict):
     level: Literal["utterance", "contact"] = "utterance"
     when: Condition
 
-    @model_validator(mode="after")
-    def _levels(self) -> CategoryDefinition:
-        if self.level == "utterance" and _uses(self.when, "utterance"):
-            raise ValueError("utterance: groups conditions of one utterance inside a contact-level category; "
-                             "in a level: utterance category every condition already applies to one utterance")
-        return self
-
     @property
     def digest(self) -> str:
         """Changes whenever the definition does."""
@@ -260,6 +253,11 @@ class CategoryFile(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> CategoryFile:
+        for at, category in enumerate(self.categories):
+            if category.level == "utterance" and _uses(category.when, "utterance"):
+                raise ValueError(f"categories.{at}.when: utterance: groups the conditions one utterance must meet in a "
+                                 "contact-level category: set level: contact, or drop utterance: (in a level: "
+                                 "utterance category every condition already applies to one utterance)")
         ids = [c.id for c in self.categories]
         for at, category_id in enumerate(ids):
             if category_id in ids[:at]:
