@@ -21,7 +21,7 @@ from nlp.categories import (
     parse_categories,
 )
 from nlp.categories.model import CategoryFile, phrase_tokens
-from nlp.categories.sql import phrase_regex
+from nlp.categories.sql import phrase_regex, phrase_text
 from nlp.document import AnalyzedTranscript, Utterance
 from nlp.store import ScoredRecord, Store, rows_for
 from nlp.transcript import Transcript
@@ -186,7 +186,8 @@ def test_phrases_match_whole_tokens_after_normalisation(phrase: str, text: str, 
     import duckdb
 
     pattern = phrase_regex(phrase_tokens(phrase))
-    assert duckdb.connect().execute("SELECT regexp_matches(lower(?), ?)", [text, pattern]).fetchall()[0][0] is matches
+    query = f"SELECT regexp_matches({phrase_text('?')}, ?)"
+    assert duckdb.connect().execute(query, [text, pattern]).fetchall()[0][0] is matches
 
 
 # -- built-in pack ------------------------------------------------------------------------------------------------

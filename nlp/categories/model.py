@@ -310,9 +310,22 @@ def check_regex(pattern: str) -> None:
 def phrase_tokens(phrase: str) -> list[str]:
     """The tokens of ``phrase`` after the normalisation stored text went through (traditional→simplified,
     full-width folding) and case folding, cut with ``TOKEN_PATTERN`` by DuckDB itself."""
-    text = normalize_text(phrase, to_simplified=True)
-    cursor = _regex_checker().cursor()
-    return list(cursor.execute("SELECT regexp_extract_all(lower(?), ?)", [text, TOKEN_PATTERN]).fetchall()[0][0])
+    return list(_tokenize((phrase,))[0])
+
+
+_TOKENS: dict[str, tuple[str, ...]] = {}
+
+
+def _tokenize(phrases: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``phrase_tokens`` of many phrases in one query (a pack has hundreds), remembered."""
+    missing = sorted({p for p in phrases if p not in _TOKENS})
+    if missing:
+        texts = [normalize_text(p, to_simplified=True) for p in missing]
+        rows = _regex_checker().cursor().execute(
+            "SELECT regexp_extract_all(lower(t), ?) FROM unnest(?) WITH ORDINALITY AS x(t, i) ORDER BY i",
+            [TOKEN_PATTERN, texts]).fetchall()
+        _TOKENS.update((p, tuple(r[0])) for p, r in zip(missing, rows, strict=True))
+    return [_TOKENS[p] for p in phrases]
 
 
 # -- loading -------------------------------------------------------------------------------------------------
@@ -333,6 +346,7 @@ def parse_categories(text: str, source: str = "<categories>") -> CategorySet:
         parsed = CategoryFile.model_validate(data)
     except ValidationError as error:
         raise CategoryFileError(f"{source}: {_describe(error, text)}") from error
+    _tokenize(tuple(_all_phrases(parsed.categories)))
     for index, category in enumerate(parsed.categories):
         _check_phrases(category.when, source, text, ("categories", str(index), "when"))
     return CategorySet(tuple(parsed.categories), (source,))
@@ -351,6 +365,20 @@ def _describe(error: ValidationError, text: str) -> str:
         line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
         parts.append(f"{'.'.join(loc) or 'file'}: {message}" + (f" (line {line})" if line else ""))
     return "; ".join(parts)
+
+
+def _all_phrases(categories: list[CategoryDefinition]) -> list[str]:
+    found: list[str] = []
+
+    def walk(c: Condition) -> None:
+        found.extend(c.phrases.phrases if c.phrases is not None else [])
+        for child in (*(c.all or []), *(c.any or []), c.not_, c.utterance, c.repeated.when if c.repeated else None):
+            if child is not None:
+                walk(child)
+
+    for category in categories:
+        walk(category.when)
+    return found
 
 
 def _check_phrases(condition: Condition, source: str, text: str, path: tuple[str, ...]) -> None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from nlp.categories.model import (
     SEPARATOR_CLASS,
     TOKEN_PATTERN,
-    CategoryDefinition,
     CategorySet,
     Condition,
     Phrases,
@@ -49,8 +48,15 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def phrase_text(text_sql: str) -> str:
+    """The text phrases are matched in: lower-cased, every run of separators one space. Two tokens are
+    consecutive exactly when at most one space lies between them (exactly one between two ASCII words)."""
+    return f"regexp_replace(lower({text_sql}), {literal(SEPARATOR_CLASS + '+')}, ' ', 'g')"
+
+
 def phrase_regex(tokens: list[str]) -> str:
-    """An RE2 pattern over lower-cased text that matches exactly where ``tokens`` occur as consecutive tokens."""
+    """An RE2 pattern over ``phrase_text`` that matches exactly where ``tokens`` occur as consecutive tokens
+    (small literal patterns: RE2 compiles them afresh for every batch, so their size is the in-pipeline cost)."""
     parts = []
     for index, token in enumerate(tokens):
         alnum = bool(_ALNUM.match(token))
@@ -58,7 +64,7 @@ def phrase_regex(tokens: list[str]) -> str:
             parts.append("(?:^|[^a-z0-9])")
         elif index > 0:
             both_alnum = alnum and bool(_ALNUM.match(tokens[index - 1]))
-            parts.append(SEPARATOR_CLASS + ("+" if both_alnum else "*"))
+            parts.append(" " if both_alnum else " ?")
         parts.append(token if alnum else f"\\x{{{ord(token):x}}}")
     if _ALNUM.match(tokens[-1]):
         parts.append("(?:[^a-z0-9]|$)")
@@ -170,8 +176,8 @@ def _json_key(key: str) -> str:
 def _phrases(p: Phrases) -> str:
     token_lists = [phrase_tokens(x) for x in p.phrases]
     if p.any is not None:
-        return f"regexp_matches(lc, {literal('|'.join(f'(?:{phrase_regex(t)})' for t in token_lists))})"
-    present = " AND ".join(f"regexp_matches(lc, {literal(phrase_regex(t))})" for t in token_lists)
+        return f"regexp_matches(pt, {literal('|'.join(f'(?:{phrase_regex(t)})' for t in token_lists))})"
+    present = " AND ".join(f"regexp_matches(pt, {literal(phrase_regex(t))})" for t in token_lists)
     if p.near is None:
         return f"({present})"
     (a, b), n = token_lists, p.near
@@ -187,14 +193,27 @@ def _phrases(p: Phrases) -> str:
 
 
 def categorize_sql(categories: CategorySet, utterances: str = "utterances", transcripts: str = "transcripts") -> str:
-    """One query returning ``RESULT_COLUMNS`` for every match of every category over the two tables named."""
+    """One query returning ``RESULT_COLUMNS`` for every match of every category over the two tables named.
+
+    Each utterance row gets one flag per category, then the list of categories it is evidence for is unnested in
+    a single pass; contact-level matches that no utterance shows are added per contact."""
     compiler = _Compiler()
-    flags, selects = [], []
+    flags, hits, unshown = [], [], []
     for k, category in enumerate(categories.categories):
-        flags.extend(_flags(compiler, category, k))
-        selects.extend(_selects(category, k))
-    if not selects:
+        if category.level == "utterance":
+            flags.append(f"{compiler.row(category.when)} AS m_{k}")
+            hits.append(f"CASE WHEN m_{k} THEN {k + 1} END")
+            continue
+        evidence = compiler.evidence(category.when)
+        flags += [f"{compiler.contact(category.when)} AS m_{k}",
+                  f"{' OR '.join(evidence) if evidence else 'false'} AS e_{k}"]
+        hits.append(f"CASE WHEN m_{k} AND e_{k} THEN {k + 1} END")
+        unshown.append(f"SELECT transcript_id, {literal(category.id)}, 'contact', NULL::INTEGER, NULL::VARCHAR "
+                       f"FROM flagged WHERE m_{k} GROUP BY transcript_id HAVING NOT bool_or(e_{k})")
+    if not flags:
         raise ValueError("no categories to evaluate")
+    ids = "[" + ", ".join(literal(c.id) for c in categories.categories) + "]"
+    levels = "[" + ", ".join(literal(c.level) for c in categories.categories) + "]"
     shares = [
         f"sum(CASE WHEN sentence_index = 0 AND speaker = {literal(speaker)} THEN end_ms - start_ms END) OVER contact"
         f" / nullif(sum(CASE WHEN sentence_index = 0 THEN end_ms - start_ms END) OVER contact, 0) AS {column}"
@@ -205,11 +224,12 @@ def categorize_sql(categories: CategorySet, utterances: str = "utterances", tran
     contact_columns = "channel, business_line, metadata" if compiler.needs_transcripts else \
         "NULL::VARCHAR AS channel, NULL::VARCHAR AS business_line, NULL::VARCHAR AS metadata"
     window = "WINDOW contact AS (PARTITION BY transcript_id)"
+    materialized = "MATERIALIZED" if unshown else ""  # scanned twice only when contact-level categories exist
     return f"""
 WITH frame AS (
-    SELECT transcript_id, utterance_index, sentence_index, speaker, text, lower(text) AS lc, language, stage,
-        stage_confidence, issue_type, service_step, sentiment, sentiment_score, emotion, emotion_coarse,
-        emotion_confidence, start_ms, end_ms, {contact_columns},
+    SELECT transcript_id, utterance_index, sentence_index, speaker, text, lower(text) AS lc,
+        {phrase_text('text')} AS pt, language, stage, stage_confidence, issue_type, service_step, sentiment,
+        sentiment_score, emotion, emotion_coarse, emotion_confidence, start_ms, end_ms, {contact_columns},
         count(*) OVER contact AS n_utterances,
         CASE WHEN sentence_index = 0
              THEN start_ms - lag(end_ms) OVER (PARTITION BY transcript_id ORDER BY utterance_index) END AS gap_ms,
@@ -219,26 +239,13 @@ WITH frame AS (
     {window}
 ), measured AS (
     SELECT * {''.join(', ' + c for c in compiler.repeat_columns)} FROM frame {window}
-), flagged AS MATERIALIZED (
+), flagged AS {materialized} (
     SELECT transcript_id, utterance_index, text, {', '.join(flags)} FROM measured {window}
+), shown AS (
+    SELECT transcript_id, utterance_index, text,
+           unnest(list_filter([{', '.join(hits)}], lambda k: k IS NOT NULL)) AS k
+    FROM flagged
 )
-{' UNION ALL '.join(selects)}
+SELECT transcript_id, {ids}[k] AS category_id, {levels}[k] AS level, utterance_index, text AS evidence FROM shown
+{''.join(' UNION ALL ' + u for u in unshown)}
 """
-
-
-def _flags(compiler: _Compiler, category: CategoryDefinition, k: int) -> list[str]:
-    if category.level == "utterance":
-        return [f"{compiler.row(category.when)} AS m_{k}"]
-    evidence = compiler.evidence(category.when)
-    return [f"{compiler.contact(category.when)} AS m_{k}",
-            f"{' OR '.join(evidence) if evidence else 'false'} AS e_{k}"]
-
-
-def _selects(category: CategoryDefinition, k: int) -> list[str]:
-    cid = literal(category.id)
-    if category.level == "utterance":
-        return [f"SELECT transcript_id, {cid} AS category_id, 'utterance' AS level, utterance_index, text AS evidence "
-                f"FROM flagged WHERE m_{k}"]
-    return [f"SELECT transcript_id, {cid}, 'contact', utterance_index, text FROM flagged WHERE m_{k} AND e_{k}",
-            f"SELECT transcript_id, {cid}, 'contact', NULL::INTEGER, NULL::VARCHAR FROM flagged WHERE m_{k} "
-            f"GROUP BY transcript_id HAVING NOT bool_or(e_{k})"]
