@@ -750,5 +750,57 @@ def categorize(
     out.print(table)
 
 
+@app.command()
+def alerts(
+    alerts_file: Annotated[Path, typer.Option("--alerts", help="Alert definitions YAML (docs/categories.md).")],
+    db: DbOpt = Path("journeylens.duckdb"),
+    settings: SettingsOpt = None,
+    at: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Evaluate the period holding this local "
+                                                                          "day (default: the latest).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Also write the results as JSON.")] = None,
+    webhook: Annotated[bool, typer.Option("--webhook/--no-webhook", help="POST what fired to the file's "
+                                                                          "webhook, if it has one.")] = True,
+) -> None:
+    """Evaluate alert conditions on the latest day or week; print what fired with its evidence. Exit status 3
+    when anything fired."""
+    import json
+
+    from nlp.analytics.alerts import AlertFileError, evaluate_alerts, load_alerts, post_webhook
+
+    try:
+        definitions = load_alerts(alerts_file)
+    except AlertFileError as error:
+        raise typer.BadParameter(str(error), param_hint="--alerts") from error
+    store, config = _open_analytics(db, settings)
+    with store:
+        results = evaluate_alerts(store.con, definitions, config, at.date() if at else None)
+    table = Table(title=f"alerts · {db}")
+    for column in ("alert", "period", "value", "contacts", "status", "why"):
+        table.add_column(column)
+    for r in results:
+        value = "—" if r.value is None else f"{r.value:,.2f}"
+        status = f"[red]{r.status}[/red]" if r.fired else r.status
+        table.add_row(r.alert.id, f"{r.alert.period} {r.period_start or '—'}", value, f"{r.contacts:,}", status,
+                      "; ".join(r.reasons))
+    out.print(table)
+    fired = [r for r in results if r.fired]
+    for r in fired:
+        for item in r.evidence:
+            out.print(f"  {r.alert.id}: " + " · ".join(f"{k}={v}" for k, v in item.items() if v is not None),
+                      highlight=False)
+    payload = {"fired": [r.as_json() for r in fired]}
+    if output is not None:
+        output.write_text(json.dumps({"results": [r.as_json() for r in results]}, ensure_ascii=False, indent=1),
+                          encoding="utf-8")
+    if fired and webhook and definitions.webhook is not None:
+        try:
+            delivered, message = post_webhook(definitions.webhook, payload)
+        except AlertFileError as error:
+            delivered, message = False, str(error)
+        console.print(("webhook " if delivered else "[red]webhook[/red] ") + message, highlight=False)
+    if fired:
+        raise typer.Exit(3)
+
+
 if __name__ == "__main__":
     app()
