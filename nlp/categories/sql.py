@@ -78,6 +78,8 @@ class _Compiler:
     repeat_columns: list[str] = field(default_factory=list)  # "count_if(...) OVER contact AS rep_N"
     share_columns: dict[str, str] = field(default_factory=dict)  # speaker -> column name
     needs_transcripts: bool = False
+    needs_order: bool = False  # silence and interruptions look at the previous utterance (a sort per contact)
+    needs_count: bool = False  # positions need the contact's number of utterances
 
     # -- one utterance ------------------------------------------------------------------------------------
     def row(self, c: Condition) -> str:
@@ -107,6 +109,7 @@ class _Compiler:
         if op == "regex":
             return f"regexp_matches(text, {literal(c.regex)})"
         if op == "position":
+            self.needs_count = True
             p = c.position
             if p.first is not None:
                 return f"utterance_index < {p.first}"
@@ -116,8 +119,10 @@ class _Compiler:
                 return "4 * utterance_index < n_utterances"
             return "4 * (n_utterances - 1 - utterance_index) < n_utterances"
         if op == "silence_before":
+            self.needs_order = True
             return _in_range("gap_ms / 1000.0", c.silence_before)
         if op == "interrupts":
+            self.needs_order = True
             return "(gap_ms < 0 AND previous_speaker IS DISTINCT FROM speaker)"
         if op == "talk_share":
             share = self.share_columns.setdefault(c.talk_share.speaker, f"share_{len(self.share_columns)}")
@@ -224,17 +229,20 @@ def categorize_sql(categories: CategorySet, utterances: str = "utterances", tran
     contact_columns = "channel, business_line, metadata" if compiler.needs_transcripts else \
         "NULL::VARCHAR AS channel, NULL::VARCHAR AS business_line, NULL::VARCHAR AS metadata"
     window = "WINDOW contact AS (PARTITION BY transcript_id)"
+    derived = []  # only what the categories use: each window over a million rows costs
+    if compiler.needs_count:
+        derived.append("count(*) OVER contact AS n_utterances")
+    if compiler.needs_order:
+        derived += ["CASE WHEN sentence_index = 0 THEN start_ms - lag(end_ms) OVER (PARTITION BY transcript_id "
+                    "ORDER BY utterance_index) END AS gap_ms",
+                    "lag(speaker) OVER (PARTITION BY transcript_id ORDER BY utterance_index) AS previous_speaker"]
     materialized = "MATERIALIZED" if unshown else ""  # scanned twice only when contact-level categories exist
     return f"""
 WITH frame AS (
     SELECT transcript_id, utterance_index, sentence_index, speaker, text, lower(text) AS lc,
         {phrase_text('text')} AS pt, language, stage, stage_confidence, issue_type, service_step, sentiment,
-        sentiment_score, emotion, emotion_coarse, emotion_confidence, start_ms, end_ms, {contact_columns},
-        count(*) OVER contact AS n_utterances,
-        CASE WHEN sentence_index = 0
-             THEN start_ms - lag(end_ms) OVER (PARTITION BY transcript_id ORDER BY utterance_index) END AS gap_ms,
-        lag(speaker) OVER (PARTITION BY transcript_id ORDER BY utterance_index) AS previous_speaker
-        {''.join(', ' + c for c in shares)}
+        sentiment_score, emotion, emotion_coarse, emotion_confidence, start_ms, end_ms, {contact_columns}
+        {''.join(', ' + c for c in [*derived, *shares])}
     FROM {joined}
     {window}
 ), measured AS (
