@@ -85,8 +85,12 @@ class _Compiler:
     def row(self, c: Condition) -> str:
         """Whether one utterance (a frame row) matches ``c``."""
         op = c.operator
-        if op == "all":
-            return "(" + " AND ".join(self.row(x) for x in c.all or []) + ")"
+        if op == "all":  # nested CASE: DuckDB evaluates a later condition only on the rows the earlier ones kept
+            parts = [self.row(x) for x in c.all or []]
+            expression = parts[-1]
+            for part in reversed(parts[:-1]):
+                expression = f"CASE WHEN {part} THEN {expression} ELSE false END"
+            return f"({expression})"
         if op == "any":
             return "(" + " OR ".join(self.row(x) for x in c.any or []) + ")"
         if op == "not_":
