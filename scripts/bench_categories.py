@@ -135,7 +135,8 @@ def bench_in_pipeline(n_contacts: int, batch_size: int = 64) -> dict:
             "bulk_overhead": round(on / off - 1, 3),
             "first_batch_compile_s": round(first_seconds, 2),
             "analyze_s": round(analyze_seconds, 2), "categorize_documents_s": round(categorize_seconds, 2),
-            "categorize_share_of_analyze": round(categorize_seconds / analyze_seconds, 3)}
+            "categorize_share_of_analyze": round(categorize_seconds / analyze_seconds, 3),
+            "categorize_share_of_bulk_scoring": round(categorize_seconds / off, 3)}
 
 
 def main() -> None:
