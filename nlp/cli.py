@@ -773,7 +773,10 @@ def alerts(
         raise typer.BadParameter(str(error), param_hint="--alerts") from error
     store, config = _open_analytics(db, settings)
     with store:
-        results = evaluate_alerts(store.con, definitions, config, at.date() if at else None)
+        try:
+            results = evaluate_alerts(store.con, definitions, config, at.date() if at else None)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--db") from error
     table = Table(title=f"alerts · {db}")
     for column in ("alert", "period", "value", "contacts", "status", "why"):
         table.add_column(column)

@@ -46,6 +46,18 @@ class PipelineConfig(BaseModel):
     # `journeylens categorize` re-runs changed definitions over a store without re-scoring
     categories: list[str] = Field(default_factory=lambda: ["contact_centre"])
 
+    @field_validator("categories")
+    @classmethod
+    def _readable_categories(cls, value: list[str]) -> list[str]:
+        """A bad category file fails the configuration, not every contact of a run."""
+        from nlp.categories import CategoryFileError, load_category_set
+
+        try:
+            load_category_set(value)
+        except CategoryFileError as error:
+            raise ValueError(str(error)) from None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -209,3 +209,15 @@ def test_stage_pain_and_nev_alerts_on_a_scored_store(tmp_path: Path) -> None:
     assert pains == sorted(pains, reverse=True)  # the most painful contacts first
     assert results["nev"].fired and -100 <= results["nev"].value <= 100
     assert not results["nev_never"].fired
+
+
+def test_a_category_alert_on_a_store_without_categories_says_what_to_run(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE transcripts (transcript_id VARCHAR, started_at TIMESTAMP)")
+    con.execute("INSERT INTO transcripts VALUES ('a', TIMESTAMP '2026-08-01 04:00')")
+    con.close()
+    with pytest.raises(ValueError, match="journeylens categorize"):
+        _results(db, "alerts:\n  - id: a\n    metric: category_rate\n    category: x\n    above: 1\n")

@@ -291,3 +291,14 @@ def test_analyze_output_lines_carry_categories(tmp_path: Path) -> None:
     analyze_files([source], output, config=PipelineConfig(categories=["contact_centre", str(extra)]))
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [r["categories"] for r in rows] == [["complaint_threat"], ["delivery"]]
+
+
+def test_a_bad_category_file_in_the_configuration_fails_the_configuration(tmp_path: Path) -> None:
+    from nlp.config import load_config
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("categories:\n  - id: x\n    name: X\n    when: {regex: '(?<=a)b'}\n", encoding="utf-8")
+    config = tmp_path / "journeylens.yaml"
+    config.write_text(f"categories: [contact_centre, {bad}]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.yaml.*line 4"):
+        load_config(config)

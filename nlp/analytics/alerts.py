@@ -224,6 +224,9 @@ class _Data:
         return self._touchpoints
 
     def categorized(self, category: str) -> pd.DataFrame:
+        has_table = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'categories'")
+        if not has_table.fetchall()[0][0]:
+            raise ValueError("this store has no categories yet: run journeylens categorize --db … first")
         return self.con.execute("SELECT transcript_id, utterance_index, evidence FROM categories "
                                 "WHERE category_id = ? ORDER BY transcript_id, utterance_index", [category]).df()
 
