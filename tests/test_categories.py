@@ -26,6 +26,7 @@ from nlp.document import AnalyzedTranscript, Utterance
 from nlp.store import ScoredRecord, Store, rows_for
 from nlp.transcript import Transcript
 from tests.categories_fixtures import PLANTED_CATEGORIES, UTTERANCE_LEVEL, planted_archive
+from tests.categories_reference import reference_matches
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,6 +108,7 @@ def _leaf() -> st.SearchStrategy[dict]:
         st.floats(0, 5).map(lambda s: {"silence_before": {"min": round(s, 1)}}),
         st.just({"interrupts": True}),
         st.floats(0, 1).map(lambda s: {"talk_share": {"speaker": "agent", "min": round(s, 2)}}),
+        st.floats(0, 1).map(lambda s: {"talk_share": {"speaker": "agent", "max": round(s, 2)}}),
         st.sampled_from(["call", "chat"]).map(lambda c: {"channel": c}),
         st.sampled_from(["gold", "silver"]).map(lambda t: {"metadata": {"tier": t}}),
     )
@@ -167,8 +169,11 @@ def _contacts(draw) -> list[AnalyzedTranscript]:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(categories=_rules(), docs=_contacts())
-def test_in_pipeline_and_retroactive_evaluations_agree(categories: CategorySet, docs) -> None:
-    assert _in_pipeline(docs, categories) == _retroactive(docs, categories)
+def test_in_pipeline_and_retroactive_evaluations_agree_with_each_other_and_the_reference(categories: CategorySet,
+                                                                                       docs) -> None:
+    in_pipeline = _in_pipeline(docs, categories)
+    assert in_pipeline == _retroactive(docs, categories)
+    assert in_pipeline == reference_matches(docs, categories)  # the documented semantics, evaluated in Python
 
 
 # -- tokens and phrases -------------------------------------------------------------------------------------------
@@ -302,3 +307,17 @@ def test_a_bad_category_file_in_the_configuration_fails_the_configuration(tmp_pa
     config.write_text(f"categories: [contact_centre, {bad}]\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad\.yaml.*line 4"):
         load_config(config)
+
+
+def test_a_speaker_who_never_spoke_has_a_talk_share_of_zero() -> None:
+    categories = parse_categories("categories:\n  - id: quiet_agent\n    name: Q\n    level: contact\n"
+                                  "    when: {talk_share: {speaker: agent, max: 0.1}}\n")
+    transcript = Transcript(id="t", turns=[{"speaker": "customer", "text": "hello", "start_ms": 0, "end_ms": 900},
+                                           {"speaker": "customer", "text": "anyone", "start_ms": 1000, "end_ms": 2000}])
+    doc = AnalyzedTranscript(transcript, "en", "food_delivery")
+    doc.utterances = [Utterance(turn_index=i, sentence_index=0, speaker=t.speaker, text=t.text, language="en",
+                                tokens=(), start_ms=t.start_ms, end_ms=t.end_ms)
+                      for i, t in enumerate(transcript.turns)]
+    expected = {("t", "quiet_agent", "contact", None, None)}
+    assert reference_matches([doc], categories) == expected
+    assert _in_pipeline([doc], categories) == expected

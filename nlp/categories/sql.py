@@ -224,8 +224,9 @@ def categorize_sql(categories: CategorySet, utterances: str = "utterances", tran
     ids = "[" + ", ".join(literal(c.id) for c in categories.categories) + "]"
     levels = "[" + ", ".join(literal(c.level) for c in categories.categories) + "]"
     shares = [
-        f"sum(CASE WHEN sentence_index = 0 AND speaker = {literal(speaker)} THEN end_ms - start_ms END) OVER contact"
-        f" / nullif(sum(CASE WHEN sentence_index = 0 THEN end_ms - start_ms END) OVER contact, 0) AS {column}"
+        f"coalesce(sum(CASE WHEN sentence_index = 0 AND speaker = {literal(speaker)} THEN end_ms - start_ms END) "
+        f"OVER contact, 0) / nullif(sum(CASE WHEN sentence_index = 0 THEN end_ms - start_ms END) OVER contact, 0) "
+        f"AS {column}"
         for speaker, column in compiler.share_columns.items()
     ]
     joined = (f"{utterances} u LEFT JOIN (SELECT transcript_id, channel, business_line, metadata FROM {transcripts}) "
