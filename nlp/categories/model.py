@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 import yaml
@@ -418,9 +418,3 @@ def load_category_set(names: list[str] | tuple[str, ...]) -> CategorySet:
     for name in names:
         merged = merged.merged(load_categories(name))
     return merged
-
-
-def describe(definition: CategoryDefinition) -> dict[str, Any]:
-    """A JSON-ready summary of a category (for listings)."""
-    return {"id": definition.id, "name": definition.name, "description": definition.description,
-            "owner": definition.owner, "level": definition.level, "digest": definition.digest}
