@@ -48,7 +48,7 @@ class AnalyzeSummary:
 
 def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
     """The output rows of one analysed transcript, in utterance order."""
-    categories = doc.transcript.metadata.get("vendor_categories") or None
+    theirs = doc.transcript.metadata.get("vendor_categories") or None  # the platform's own, beside ours
     for u in doc.utterances:
         yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker,
                "speaker_label": u.speaker_label, "start_ms": u.start_ms, "end_ms": u.end_ms,
@@ -56,8 +56,8 @@ def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
                "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
                "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
                "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
-               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
-               "vendor_issues": vendor_issues(doc.transcript, u.turn_index), "vendor_categories": categories}
+               "categories": u.categories, "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
+               "vendor_issues": vendor_issues(doc.transcript, u.turn_index), "vendor_categories": theirs}
 
 
 def quarantine_path_for(output: Path) -> Path:

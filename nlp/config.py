@@ -10,6 +10,7 @@ Example ``journeylens.yaml``::
     taxonomies: {food_delivery: food_delivery, hotel: hotel_stay, ecommerce: ecommerce, car_rental: car_rental}
                                           # business_line -> taxonomy name or file
     score_speakers: [customer]
+    categories: [contact_centre, my_categories.yaml]  # built-in packs and files; [] turns categories off
     timezone: Asia/Shanghai               # for transcripts whose times carry no zone (promise deadlines)
 """
 
@@ -41,6 +42,21 @@ class PipelineConfig(BaseModel):
     max_sentence_chars: int = Field(default=40, ge=10)
     timezone: str = "Asia/Shanghai"
     promise_vague_hours: float = Field(default=4.0, gt=0)  # deadline of "稍后联系您", "shortly"
+    # category packs and files evaluated on every contact (docs/categories.md); not part of the fingerprint:
+    # `journeylens categorize` re-runs changed definitions over a store without re-scoring
+    categories: list[str] = Field(default_factory=lambda: ["contact_centre"])
+
+    @field_validator("categories")
+    @classmethod
+    def _readable_categories(cls, value: list[str]) -> list[str]:
+        """A bad category file fails the configuration, not every contact of a run."""
+        from nlp.categories import CategoryFileError, load_category_set
+
+        try:
+            load_category_set(value)
+        except CategoryFileError as error:
+            raise ValueError(str(error)) from None
+        return value
 
     @field_validator("timezone")
     @classmethod

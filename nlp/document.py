@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from nlp.transcript import Transcript
+
+if TYPE_CHECKING:
+    from nlp.categories import CategoryMatch
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Utterance:
     emotion_coarse: str | None = None
     emotion_confidence: float | None = None
     segment_index: int | None = None
+    categories: list[str] = field(default_factory=list)  # ids of the utterance-level categories it matched
 
 
 @dataclass
@@ -76,3 +81,4 @@ class AnalyzedTranscript:
     utterances: list[Utterance] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     promises: list[Promise] = field(default_factory=list)
+    categories: list[CategoryMatch] = field(default_factory=list)

@@ -1,4 +1,5 @@
-"""The pipeline: normalize → redact → segment → classify → score emotion → topical segments → promises.
+"""The pipeline: normalize → redact → segment → classify → score emotion → topical segments → promises →
+categories.
 
 One ``Pipeline`` object is used by the bulk scorer, the CLI and (later) the API, so every entry point
 produces the same rows. ``analyze`` takes a batch of transcripts so the emotion scorer sees one large batch.
@@ -13,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from nlp import __version__
+from nlp.categories import CategorySet, categorize_documents, load_category_set
 from nlp.config import PipelineConfig
 from nlp.document import AnalyzedTranscript, Utterance
 from nlp.normalize import normalize_text
@@ -64,7 +66,13 @@ class Pipeline:
     @cached_property
     def fingerprint(self) -> str:
         """Changes whenever the configuration or any model changes; stored with every scored transcript."""
-        return _digest(json.dumps([self.config.model_dump(), self.model_versions], sort_keys=True))
+        config = self.config.model_dump(exclude={"categories"})  # re-run over a store by `journeylens categorize`
+        return _digest(json.dumps([config, self.model_versions], sort_keys=True))
+
+    @cached_property
+    def categories(self) -> CategorySet:
+        """The categories every contact is evaluated against (``config.categories``, merged in order)."""
+        return load_category_set(self.config.categories)
 
     def redact_transcript(self, transcript: Transcript) -> Transcript:
         """The copy of ``transcript`` that is safe to store: text normalized, PII replaced in turns, speaker labels
@@ -119,6 +127,7 @@ class Pipeline:
         for doc in docs:
             build_segments(doc)
             doc.promises = detect_promises(doc, self.config.timezone, self.config.promise_vague_hours)
+        categorize_documents(docs, self.categories)
         return docs
 
     def prepare(self, transcript: Transcript, taxonomy: str | None = None) -> AnalyzedTranscript:

@@ -38,7 +38,7 @@ from nlp.redact import Redactor
 from nlp.store import RunCounts, Store, table_schemas
 from nlp.transcript import Transcript
 
-TABLES = ("transcripts", "utterances", "segments", "promises")
+TABLES = ("transcripts", "utterances", "segments", "promises", "categories")
 RUN_FILE = "_journeylens_run.json"
 QUARANTINE = pa.schema([("run_id", pa.string()), ("at", pa.string()), ("source", pa.string()),
                         ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
@@ -124,7 +124,7 @@ def import_parquet(folder: str | Path, db_path: str | Path) -> RunCounts:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CREATE TEMP TABLE _ids AS SELECT transcript_id FROM {_scan(folder, 'transcripts')}")
-            for table in ("utterances", "segments", "promises", "transcripts"):
+            for table in ("utterances", "segments", "promises", "categories", "transcripts"):
                 con.execute(f"DELETE FROM {table} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
             for table in TABLES:
                 if any((folder / table).rglob("*.parquet")):  # Spark writes no file for a table with no rows

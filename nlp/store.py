@@ -24,7 +24,7 @@ import pyarrow as pa
 from nlp.document import AnalyzedTranscript
 from nlp.transcript import Transcript
 
-TABLES = ("transcripts", "utterances", "segments", "promises", "runs")
+TABLES = ("transcripts", "utterances", "segments", "promises", "categories", "runs")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE TABLE IF NOT EXISTS promises (
     transcript_id VARCHAR, promise_index INTEGER, turn_index INTEGER, speaker VARCHAR, speaker_label VARCHAR,
     text VARCHAR, made_at TIMESTAMP, deadline TIMESTAMP, fallback TIMESTAMP
+);
+-- categories each contact matched (nlp.categories), one row per evidence utterance (NULL: none shows it)
+CREATE TABLE IF NOT EXISTS categories (
+    transcript_id VARCHAR, category_id VARCHAR, level VARCHAR, utterance_index INTEGER, evidence VARCHAR,
+    categorized_at TIMESTAMP
 );
 -- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
@@ -207,8 +212,8 @@ class Store:
         return {r[0] for r in rows}
 
     def write_tables(self, tables: Sequence[pa.Table], ids: Sequence[str]) -> None:
-        """Replace the rows of transcripts ``ids`` with ``tables`` (transcripts, utterances, segments, promises),
-        atomically."""
+        """Replace the rows of transcripts ``ids`` with ``tables`` (transcripts, utterances, segments, promises,
+        categories), atomically."""
         if not ids:
             return
         self.con.execute("BEGIN TRANSACTION")
@@ -218,9 +223,10 @@ class Store:
                                       "(SELECT transcript_id FROM _ids)").fetchall()[0][0]
             # Deleting scans the big tables, so only when some transcripts are re-scored: a fresh archive never
             # pays for it, and the write time stays flat as the file grows.
-            for name in ("utterances", "segments", "promises", "transcripts") if stored else ():
+            for name in ("utterances", "segments", "promises", "categories", "transcripts") if stored else ():
                 self.con.execute(f"DELETE FROM {name} WHERE transcript_id IN (SELECT transcript_id FROM _ids)")
-            for name, table in zip(("transcripts", "utterances", "segments", "promises"), tables, strict=True):
+            for name, table in zip(("transcripts", "utterances", "segments", "promises", "categories"), tables,
+                                   strict=True):
                 if table.num_rows:
                     self.con.register("_rows", table)
                     self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows")
@@ -254,9 +260,10 @@ def table_schemas() -> dict[str, pa.Schema]:
 
 
 def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> tuple[pa.Table, ...]:
-    """Arrow tables (transcripts, utterances, segments, promises) for analyzed transcripts, for ``write_tables``."""
+    """Arrow tables (transcripts, utterances, segments, promises, categories) for analyzed transcripts, for
+    ``write_tables``."""
     scored_at = _now()
-    transcripts, utterances, segments, promises = [], [], [], []
+    transcripts, utterances, segments, promises, categories = [], [], [], [], []
     for record in records:
         doc, t = record.doc, record.doc.transcript
         transcripts.append({
@@ -276,12 +283,22 @@ def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> 
             utterances.append(row)
         segments.extend({"transcript_id": t.id, **asdict(s)} for s in doc.segments)
         promises.extend({"transcript_id": t.id, "promise_index": i, **asdict(p)} for i, p in enumerate(doc.promises))
-    return tuple(_table(rows) for rows in (transcripts, utterances, segments, promises))
+        categories.extend({"transcript_id": t.id, **asdict(m), "categorized_at": scored_at} for m in doc.categories)
+    return tuple(_table(rows, schema) for rows, schema in zip(
+        (transcripts, utterances, segments, promises, categories), (None, None, None, None, _CATEGORY_SCHEMA),
+        strict=True))
 
 
-def _table(rows: list[dict]) -> pa.Table:
+_CATEGORY_SCHEMA = pa.schema([("transcript_id", pa.string()), ("category_id", pa.string()), ("level", pa.string()),
+                              ("utterance_index", pa.int32()), ("evidence", pa.string()),
+                              ("categorized_at", pa.timestamp("us"))])
+
+
+def _table(rows: list[dict], schema: pa.Schema | None = None) -> pa.Table:
     if not rows:
         return pa.table({})
+    if schema is not None:  # columns that may be all None keep their type
+        return pa.Table.from_pylist(rows, schema=schema)
     columns = {key: [r[key] for r in rows] for key in rows[0]}
     return pa.table({k: _array(v) for k, v in columns.items()})
 

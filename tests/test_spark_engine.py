@@ -22,7 +22,9 @@ pytest.importorskip("pyspark")
 ROOT = Path(__file__).resolve().parents[1]
 PHONE = "13912345678"
 KEYS = {"transcripts": "transcript_id", "utterances": "transcript_id, utterance_index",
-        "segments": "transcript_id, segment_index", "promises": "transcript_id, promise_index"}
+        "segments": "transcript_id, segment_index", "promises": "transcript_id, promise_index",
+        "categories": "transcript_id, category_id, utterance_index"}
+UNSTABLE = {"transcripts": ("run_id", "scored_at"), "categories": ("categorized_at",)}  # when, not what
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -67,7 +69,7 @@ def both(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 
 
 def table(db: Path, name: str) -> pd.DataFrame:
-    dropped = " EXCLUDE (run_id, scored_at)" if name == "transcripts" else ""
+    dropped = f" EXCLUDE ({', '.join(UNSTABLE[name])})" if name in UNSTABLE else ""
     with duckdb.connect(str(db), read_only=True) as con:
         return con.sql(f"SELECT *{dropped} FROM {name} ORDER BY {KEYS[name]}").df()
 
