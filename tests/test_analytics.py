@@ -76,7 +76,7 @@ def store(tmp_path: Path) -> Path:
                  "deadline": datetime(2026, 9, 2, 2, 1)}]
     path = tmp_path / "cx.duckdb"
     with Store(path) as s:
-        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, promises)],
+        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, promises, [])],
                        ["c1", "c2", "c3"])
     return path
 
@@ -211,7 +211,7 @@ def test_an_empty_store_gives_empty_reports(tmp_path: Path) -> None:
 def _write_store(path: Path, transcripts: list[dict], utterances: list[dict], segments: list[dict],
                  promises: list[dict]) -> Path:
     with Store(path) as s:
-        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, promises)],
+        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, promises, [])],
                        [t["transcript_id"] for t in transcripts])
     return path
 

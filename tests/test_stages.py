@@ -28,7 +28,7 @@ MINI = FIXTURES / "taxonomy" / "mini_delivery.yaml"
 ZH_DEV = FIXTURES / "stages" / "zh_dev.jsonl"
 ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "start_ms", "end_ms", "ts", "text",
                   "segment_index", "stage", "stage_confidence", "issue_type", "service_step", "sentiment",
-                  "sentiment_score", "emotion", "emotion_coarse", "vendor_sentiment", "vendor_issues",
+                  "sentiment_score", "emotion", "emotion_coarse", "categories", "vendor_sentiment", "vendor_issues",
                   "vendor_categories"]
 
 fewshot = Pipeline(PipelineConfig(journey_classifier="fewshot-untrained"))
