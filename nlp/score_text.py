@@ -25,6 +25,7 @@ from typing import Any
 
 from nlp.bulk import Quarantine, Rejection, isolate
 from nlp.normalize import normalize_text
+from nlp.readers.common import reason_group
 from nlp.readers.source import Source
 from nlp.readers.tabular import CSV_FIELD_LIMIT
 from nlp.redact import Redactor, map_strings
@@ -182,7 +183,7 @@ def score_text_file(
         raw = row.raw if row.raw is not None else json.dumps(row.record, ensure_ascii=False)
         quarantine.add(Rejection(str(input_path), f"line {row.line}", reason, raw))
         summary.rows_quarantined += 1
-        summary.reasons[reason.split(":")[0]] += 1
+        summary.reasons[reason_group(reason)] += 1
 
     def flush() -> None:
         if not batch:
