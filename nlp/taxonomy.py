@@ -10,15 +10,14 @@ entry, its line and what to do on error.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from nlp.resources import models_dir
+from nlp.yaml_files import describe, read_mapping
 
 Phase = Literal["pre_sale", "in_sale", "after_sale"]
 
@@ -134,7 +133,6 @@ class Taxonomy(BaseModel):
         return [s.id for s in self.stages]
 
 
-_PATH_PREFIX = re.compile(r"^((?:stages|issue_types|service_steps)(?:\.\w+)*): ")
 
 
 class TaxonomyError(ValueError):
@@ -162,47 +160,10 @@ def load_taxonomy(name_or_path: str) -> Taxonomy:
 
 def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
     """Validate taxonomy YAML ``text``; errors name ``source``, the field, its line and what is wrong."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise TaxonomyError(f"{source}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise TaxonomyError(f"{source}: expected a mapping with name, stages, issue_types and service_steps")
+    data = read_mapping(text, source, TaxonomyError, "a mapping with name, stages, issue_types and service_steps")
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as error:
-        lines = _line_numbers(text)
-        parts = []
-        for item in error.errors():
-            loc = tuple(str(p) for p in item["loc"])
-            message = str(item["msg"]).removeprefix("Value error, ")
-            at = _PATH_PREFIX.match(message)
-            if at:  # a cross-entry rule names the entry at fault itself
-                loc, message = (*loc, *at.group(1).split(".")), message[at.end():]
-            where = ".".join(loc) or "taxonomy"
-            line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
-            parts.append(f"{where}: {message}" + (f" (line {line})" if line else ""))
-        raise TaxonomyError(f"{source}: {'; '.join(parts)}") from error
+        roots = ("stages", "issue_types", "service_steps")
+        raise TaxonomyError(f"{source}: {describe(error, text, roots, whole='taxonomy')}") from error
 
-
-def _line_numbers(text: str) -> dict[tuple[str, ...], int]:
-    """1-based line of every mapping key and list item in the YAML, keyed by its path."""
-    found: dict[tuple[str, ...], int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return found
-
-    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
-        found.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                found[(*path, str(key.value))] = key.start_mark.line + 1
-                walk(value, (*path, str(key.value)))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                walk(item, (*path, str(index)))
-
-    if root is not None:
-        walk(root, ())
-    return found

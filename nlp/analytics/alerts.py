@@ -43,13 +43,12 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pandas as pd
-import yaml
 from duckdb import DuckDBPyConnection
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nlp.analytics.contacts import contact_facts, to_local, touchpoint_emotions
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.taxonomy import _line_numbers
+from nlp.yaml_files import describe, read_mapping
 
 MIN_HISTORY = 4
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -113,26 +112,11 @@ class AlertFile(BaseModel):
 
 
 def parse_alerts(text: str, source: str = "<alerts>") -> AlertFile:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise AlertFileError(f"{source}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise AlertFileError(f"{source}: expected a mapping with a list under alerts:")
+    data = read_mapping(text, source, AlertFileError, "a mapping with a list under alerts:")
     try:
         return AlertFile.model_validate(data)
     except ValidationError as error:
-        lines = _line_numbers(text)
-        parts = []
-        for item in error.errors():
-            loc = tuple(str(p) for p in item["loc"])
-            message = str(item["msg"]).removeprefix("Value error, ")
-            if message.startswith("alerts."):
-                at, message = message.split(": ", 1)
-                loc = tuple(at.split("."))
-            line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
-            parts.append(f"{'.'.join(loc) or 'file'}: {message}" + (f" (line {line})" if line else ""))
-        raise AlertFileError(f"{source}: {'; '.join(parts)}") from error
+        raise AlertFileError(f"{source}: {describe(error, text, ('alerts',))}") from error
 
 
 def load_alerts(path: str | Path) -> AlertFile:

@@ -30,12 +30,11 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nlp.normalize import normalize_text
 from nlp.resources import models_dir
-from nlp.taxonomy import _line_numbers
+from nlp.yaml_files import describe, line_numbers, read_mapping
 
 # A token is a maximal run of ASCII letters/digits (after lower-casing) or one other character that is not a
 # separator (one Chinese character). Separators: whitespace, ASCII punctuation and symbols, Latin-1 punctuation,
@@ -336,35 +335,17 @@ def builtin_packs() -> dict[str, Path]:
 
 def parse_categories(text: str, source: str = "<categories>") -> CategorySet:
     """Validate category YAML ``text``; errors name ``source``, the entry, its line and what to change."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise CategoryFileError(f"{source}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise CategoryFileError(f"{source}: expected a mapping with a list under categories:")
+    data = read_mapping(text, source, CategoryFileError, "a mapping with a list under categories:")
     try:
         parsed = CategoryFile.model_validate(data)
     except ValidationError as error:
-        raise CategoryFileError(f"{source}: {_describe(error, text)}") from error
+        # pydantic names the operator a tagged mapping was tried as (not_); the YAML path has the key (not)
+        raise CategoryFileError(f"{source}: {describe(error, text, ('categories',), renamed={'not_': 'not'})}") \
+            from error
     _tokenize(tuple(_all_phrases(parsed.categories)))
     for index, category in enumerate(parsed.categories):
         _check_phrases(category.when, source, text, ("categories", str(index), "when"))
     return CategorySet(tuple(parsed.categories), (source,))
-
-
-def _describe(error: ValidationError, text: str) -> str:
-    lines = _line_numbers(text)
-    parts = []
-    for item in error.errors():
-        # pydantic names the operator a tagged mapping was tried as; the YAML path has no such level
-        loc = tuple("not" if p == "not_" else str(p) for p in item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if message.startswith("categories."):  # a cross-entry rule names the entry at fault itself
-            at, message = message.split(": ", 1)
-            loc = tuple(at.split("."))
-        line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
-        parts.append(f"{'.'.join(loc) or 'file'}: {message}" + (f" (line {line})" if line else ""))
-    return "; ".join(parts)
 
 
 def _all_phrases(categories: list[CategoryDefinition]) -> list[str]:
@@ -388,7 +369,7 @@ def _check_phrases(condition: Condition, source: str, text: str, path: tuple[str
             if not phrase_tokens(phrase):
                 key = "any" if condition.phrases.any is not None else "all"
                 where = (*path, "phrases", key, str(index))
-                line = next((ln for n in range(len(where), 0, -1) if (ln := _line_numbers(text).get(where[:n]))),
+                line = next((ln for n in range(len(where), 0, -1) if (ln := line_numbers(text).get(where[:n]))),
                             None)
                 raise CategoryFileError(f"{source}: {'.'.join(where)}: phrase {phrase!r} has no letters, digits or "
                                         f"characters to match: remove it" + (f" (line {line})" if line else ""))
