@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
+from nlp.scoring.transformer_emotion import pad_batch
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
     from transformers import BertConfig, PreTrainedTokenizerBase
@@ -452,12 +454,7 @@ class Encoder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 batch = order[start:start + batch_size]
-                width = max(len(ids[i]) for i in batch)
-                input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    input_ids[row, :len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, :len(ids[i])] = 1
+                input_ids, mask = pad_batch(ids, batch, pad)
                 hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
