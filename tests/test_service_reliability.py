@@ -105,8 +105,11 @@ def test_a_stalled_worker_fails_readiness_and_is_replaced(served: Served) -> Non
     assert len(workers) == 2, [p.cmdline() for p in workers]
     for worker in workers:
         os.kill(worker.pid, signal.SIGSTOP)
-    waiting = ThreadPoolExecutor(1)
-    stuck = waiting.submit(analyze_concurrently, served, range(2))  # the stopped workers now hold these batches
+    waiting = ThreadPoolExecutor(2)
+    stuck = []
+    for i in range(2):  # one batch after the other, so that each stopped worker holds one (an idle one is not stalled)
+        stuck.append(waiting.submit(analyze_concurrently, served, range(i, i + 1)))
+        time.sleep(0.5)
     deadline = time.monotonic() + 30
     statuses = []
     while time.monotonic() < deadline:
@@ -123,7 +126,7 @@ def test_a_stalled_worker_fails_readiness_and_is_replaced(served: Served) -> Non
         assert time.monotonic() < deadline, "the stalled workers were not replaced"
         time.sleep(0.5)
     assert all(not w.is_running() or w.status() == psutil.STATUS_ZOMBIE for w in workers)
-    assert {r.status_code for r in stuck.result()} == {503}  # failed, not answered with someone else's analysis
+    assert [r.status_code for f in stuck for r in f.result()] == [503, 503]  # failed, not someone else's analysis
     waiting.shutdown()
     for i, response in zip(range(4), analyze_concurrently(served, range(4)), strict=True):
         assert_own_answer(response, i)
