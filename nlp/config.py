@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from nlp.redact import KINDS
-from nlp.transcript import describe_validation_error
+from nlp.schema.transcript import describe_validation_error
+from nlp.steps.redact import KINDS
 
 
 class PipelineConfig(BaseModel):

@@ -16,15 +16,15 @@ from typing import Any
 from nlp import __version__
 from nlp.categories import CategorySet, categorize_documents, load_category_set
 from nlp.config import PipelineConfig
-from nlp.document import AnalyzedTranscript, Utterance
-from nlp.normalize import normalize_text
-from nlp.promises import detect_promises
-from nlp.redact import Redactor, map_strings
-from nlp.scoring import EmotionScorer, JourneyClassifier, load_emotion_scorer, load_journey_classifier
-from nlp.segment import Segmenter, detect_language
-from nlp.taxonomy import load_taxonomy
-from nlp.topic_segments import build_segments
-from nlp.transcript import Transcript
+from nlp.schema.document import AnalyzedTranscript, Utterance
+from nlp.schema.taxonomy import load_taxonomy
+from nlp.schema.transcript import Transcript
+from nlp.steps.normalize import normalize_text
+from nlp.steps.promises import detect_promises
+from nlp.steps.redact import Redactor, map_strings
+from nlp.steps.registry import EmotionScorer, JourneyClassifier, load_emotion_scorer, load_journey_classifier
+from nlp.steps.segments import build_segments
+from nlp.steps.sentences import Segmenter, detect_language
 
 
 class Pipeline:

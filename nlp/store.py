@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from nlp.document import AnalyzedTranscript
-from nlp.transcript import Transcript
+from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.transcript import Transcript
 
 TABLES = ("transcripts", "utterances", "segments", "promises", "categories", "runs")
 
@@ -100,7 +100,7 @@ def content_hash(transcript: Transcript) -> str:
 @dataclass
 class RunCounts:
     """What a run did with every record it read: read == scored + quarantined + skipped + replaced (the meaning of
-    each count: ``nlp.bulk``)."""
+    each count: ``nlp.ingest.local``)."""
 
     read: int = 0
     scored: int = 0

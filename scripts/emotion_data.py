@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
+from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
 
 DATA = Path(os.environ.get("JOURNEYLENS_DATA") or ROOT.parent / "shared" / "data")
 SENTIMENTS = ("negative", "neutral", "positive")

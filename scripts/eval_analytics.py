@@ -32,7 +32,7 @@ from nlp.analytics.filters import Filters  # noqa: E402
 from nlp.analytics.rankings import rank_stages  # noqa: E402
 from nlp.analytics.settings import AnalyticsSettings  # noqa: E402
 from nlp.analytics.trends import impact  # noqa: E402
-from nlp.scoring.emotions import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS  # noqa: E402
+from nlp.steps.emotion.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS  # noqa: E402
 
 TAXONOMY = {"food_delivery": "food_delivery", "hotel": "hotel_stay"}
 

@@ -69,7 +69,7 @@ def dev_ece(kind: str, sentiment, fine, gold: list[str], bins: int = 15) -> floa
     P(positive | positive or negative), else of the top sentiment (3-way) or coarse-emotion probability."""
     import torch
 
-    from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE
+    from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE
 
     if kind == "binary":
         p_pos = sentiment[:, 2] / (sentiment[:, 0] + sentiment[:, 2]).clamp_min(1e-9)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from nlp.scoring.transformer_emotion import EmotionModel, decide, shipped_model_dir
+    from nlp.steps.emotion.transformer import EmotionModel, decide, shipped_model_dir
 
     sets = data.eval_sets()
     if args.sets:
@@ -183,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                                       "ece": round(dev_ece(kind, sentiment, fine, gold), 4)}
             print(f"model    {name:26s} {results[name]['model']}", flush=True)
     if "lexicon" not in args.skip:
-        from nlp.document import Utterance
-        from nlp.scoring.lexicon_emotion import LexiconEmotionScorer
-        from nlp.segment import Segmenter
+        from nlp.schema.document import Utterance
+        from nlp.steps.emotion.lexicon import LexiconEmotionScorer
+        from nlp.steps.sentences import Segmenter
 
         lexicon, segmenter = LexiconEmotionScorer(), Segmenter(max_chars=10_000)
         for name, (lang, texts, gold, kind) in sets.items():
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def update_cards(results: dict, load_seconds: dict, threads: int) -> None:
-    from nlp.scoring.transformer_emotion import shipped_model_dir
+    from nlp.steps.emotion.transformer import shipped_model_dir
 
     for language in ("zh", "en"):
         card = shipped_model_dir(language) / "README.md"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Recall and false positives of PII redaction (``nlp.redact``).
+"""Recall and false positives of PII redaction (``nlp.steps.redact``).
 
 Recall: every PII form the redactor claims (classic ones, and spaced, dotted, full-width, spoken or Chinese
 forms) is generated ``--per-form`` times with random digits inside zh and en sentences; a case counts as found
@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from nlp.normalize import normalize_text
-from nlp.redact import Redactor, fold
+from nlp.steps.normalize import normalize_text
+from nlp.steps.redact import Redactor, fold
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXTS = ("我的联系方式是{}，麻烦尽快处理。", "好的，{}。", "My contact is {}, thanks.", "{}")

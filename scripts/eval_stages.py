@@ -49,9 +49,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, FewShotSettings, fit_head  # noqa: E402
-from nlp.scoring.stage_training import adapt, confident_labels  # noqa: E402
-from nlp.taxonomy import Stage, Taxonomy, load_taxonomy  # noqa: E402
+from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy  # noqa: E402
+from nlp.steps.stages.fewshot import FewShotJourneyClassifier, FewShotSettings, fit_head  # noqa: E402
+from nlp.training.stages import adapt, confident_labels  # noqa: E402
 
 MULTIWOZ = ROOT.parent / "shared" / "data" / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
 ZH_DEV = ROOT / "tests" / "fixtures" / "stages" / "zh_dev.jsonl"
@@ -167,7 +167,7 @@ def stage_name_baseline(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]
 
 def keyword_classifier(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
     """The existing keyword classifier (taxonomy keywords, carry forward, backfill), one label per turn."""
-    from nlp.scoring.keyword_journey import KeywordJourneyClassifier
+    from nlp.steps.stages.keyword import KeywordJourneyClassifier
 
     classifier = KeywordJourneyClassifier(taxonomy)
     return [_via_doc(classifier, sequence) for sequence in sequences]
@@ -181,8 +181,8 @@ def _via_doc(classifier, sequence: list[tuple[str, str]]) -> list[str]:
 
 def _turn_doc(sequence: list[tuple[str, str]], channel: str | None = None):
     """A transcript analysed as one utterance per turn (the unit of the planted labels)."""
-    from nlp.document import AnalyzedTranscript, Utterance
-    from nlp.transcript import Transcript
+    from nlp.schema.document import AnalyzedTranscript, Utterance
+    from nlp.schema.transcript import Transcript
 
     transcript = Transcript(id="x", channel=channel, turns=[{"speaker": "customer", "text": "x"}])
     return AnalyzedTranscript(transcript, "zh", "x", [
@@ -192,7 +192,7 @@ def _turn_doc(sequence: list[tuple[str, str]], channel: str | None = None):
 
 def issue_type_accuracy(grouped: dict[str, list[dict]]) -> dict:
     """Per-turn issue-type accuracy (doubt / defect / blockage) against the demo's planted issue types."""
-    from nlp.scoring import load_journey_classifier
+    from nlp.steps.registry import load_journey_classifier
 
     out = {}
     for spec in ("keyword", "fewshot-untrained"):
@@ -534,7 +534,7 @@ def measure_speed(n_contacts: int = 1200) -> dict:
     from nlp.config import PipelineConfig
     from nlp.pipeline import Pipeline
     from nlp.readers import iter_records
-    from nlp.scoring import load_journey_classifier
+    from nlp.steps.registry import load_journey_classifier
 
     transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
                                                 strict=False) if r.transcript is not None]

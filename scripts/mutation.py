@@ -49,9 +49,9 @@ def demo_db() -> Path:
     return Path(os.environ["JOURNEYLENS_MUTATION_DEMO_DB"])
 """
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "redact": (["nlp/redact.py"], ["tests/test_redact.py"]),
+    "redact": (["nlp/steps/redact.py"], ["tests/test_redact.py"]),
     "readers": (["nlp/readers/*.py"], ["tests/test_readers.py"]),
-    "bulk": (["nlp/bulk.py"], ["tests/test_bulk.py"]),
+    "bulk": (["nlp/ingest/local.py"], ["tests/test_bulk.py"]),
     "store": (["nlp/store.py"], ["tests/test_bulk.py", "tests/test_analytics.py", *NOT_DEMO]),
     "contacts": (["nlp/analytics/contacts.py"], ["tests/test_analytics.py", *NOT_DEMO]),
     "nev": (["nlp/analytics/nev.py"], ["tests/test_analytics.py", *NOT_DEMO]),

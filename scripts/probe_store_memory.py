@@ -2,7 +2,7 @@
 
 Scores one batch of a generated archive once, then writes its rows ``--batches`` times under fresh transcript
 ids through ``Store.write_tables`` (what the bulk writer does per batch) and prints RSS and write time as the file
-grows, with DuckDB's default memory limit and with the writer's (``nlp.bulk.WRITER_MEMORY_LIMIT``). With
+grows, with DuckDB's default memory limit and with the writer's (``nlp.ingest.local.WRITER_MEMORY_LIMIT``). With
 ``--score-only N`` it instead scores a generated archive of N transcripts batch by batch (64 per batch) through the
 same ``analyze_batch`` and stores nothing, printing RSS as it goes: does the pipeline itself hold on to memory?
 
@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import write_archive  # noqa: E402
 
-from nlp.bulk import WRITER_MEMORY_LIMIT, Pending, analyze_batch  # noqa: E402
 from nlp.config import PipelineConfig  # noqa: E402
+from nlp.ingest.local import WRITER_MEMORY_LIMIT, Pending, analyze_batch  # noqa: E402
 from nlp.pipeline import Pipeline  # noqa: E402
 from nlp.readers import iter_records  # noqa: E402
 from nlp.store import Store, content_hash  # noqa: E402

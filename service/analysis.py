@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from statistics import fmean
 
-from nlp.document import AnalyzedTranscript, Segment
-from nlp.taxonomy import TaxonomyError, load_taxonomy
+from nlp.schema.document import AnalyzedTranscript, Segment
+from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 from service.schemas import (
     AnalyzeResult,
     ContactSummary,

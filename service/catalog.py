@@ -6,7 +6,7 @@ from typing import Any
 
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
-from nlp.taxonomy import load_taxonomy
+from nlp.schema.taxonomy import load_taxonomy
 from service.schemas import CategoryInfo, ModelInfo, ModelsResponse, StageInfo, TaxonomyInfo
 
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlp.config import PipelineConfig
-from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
-from nlp.transcript import Transcript
+from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.transcript import Transcript
 from service.analysis import analysis_result
 from service.logs import setup_logging
 

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from nlp.redact import Redactor, map_strings
+from nlp.steps.redact import Redactor, map_strings
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _redact = Redactor()

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from nlp.redact import Redactor, map_strings
+from nlp.steps.redact import Redactor, map_strings
 from service.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"

@@ -6,7 +6,7 @@ import json
 
 import duckdb
 
-from nlp.document import Segment
+from nlp.schema.document import Segment
 from service.analysis import contact_summary, segment_results, stage_names
 from service.schemas import PromiseResult, StoredTranscript, UtteranceResult
 

@@ -17,9 +17,9 @@ from nlp.analytics.settings import AnalyticsSettings
 from nlp.analytics.settings import load_settings as load_analytics_settings
 from nlp.config import PipelineConfig, load_config
 from nlp.pipeline import Pipeline
+from nlp.schema.taxonomy import builtin_taxonomies
+from nlp.schema.transcript import Transcript
 from nlp.store import ScoredRecord, content_hash
-from nlp.taxonomy import builtin_taxonomies
-from nlp.transcript import Transcript
 from service.config import Settings
 from service.inference import AnalysisError, InferencePool, Job, MicroBatcher, Outcome
 from service.keys import KeyStore

@@ -1,6 +1,6 @@
 """Request and response schemas of the HTTP API, all in one module.
 
-The request body of the analyze and ingestion routes is the canonical ``nlp.transcript.Transcript`` itself, so
+The request body of the analyze and ingestion routes is the canonical ``nlp.schema.transcript.Transcript`` itself, so
 the API validates exactly as the file readers do.
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from nlp.transcript import Transcript
+from nlp.schema.transcript import Transcript
 
 Sentiment = Literal["negative", "neutral", "positive"]
 

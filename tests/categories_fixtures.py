@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from nlp.document import AnalyzedTranscript, Utterance
-from nlp.transcript import Transcript
+from nlp.schema.document import AnalyzedTranscript, Utterance
+from nlp.schema.transcript import Transcript
 
 # One category per operator; every phrase here is used by exactly one scenario below.
 PLANTED_CATEGORIES = """

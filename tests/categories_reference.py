@@ -7,8 +7,8 @@ import re
 
 from nlp.categories import CategorySet
 from nlp.categories.model import Condition
-from nlp.document import AnalyzedTranscript
-from nlp.normalize import normalize_text
+from nlp.schema.document import AnalyzedTranscript
+from nlp.steps.normalize import normalize_text
 
 _SEPARATOR_RANGES = [(0x09, 0x0A), (0x0C, 0x0D), (0x20, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E),
                      (0xA0, 0xBF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFF01, 0xFF0F),

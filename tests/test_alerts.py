@@ -193,7 +193,7 @@ def test_webhook_gives_up_after_timeouts_and_retries() -> None:
 
 
 def test_stage_pain_and_nev_alerts_on_a_scored_store(tmp_path: Path) -> None:
-    from nlp.bulk import score_archive
+    from nlp.ingest.local import score_archive
 
     archive = tmp_path / "archive.jsonl"
     with gzip.open(ROOT / "data" / "demo" / "archive.jsonl.gz", "rt", encoding="utf-8") as handle:

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nlp.bulk import quarantine_path_for, score_archive
 from nlp.config import PipelineConfig
+from nlp.ingest.local import quarantine_path_for, score_archive
 
 PHONE, ID_NUMBER, CARD, EMAIL = "13912345678", "11010519491231002X", "6222021234567894", "li.lei@example.com"
 
@@ -101,7 +101,7 @@ def test_duplicate_ids_in_one_run_are_stored_once(tmp_path: Path) -> None:
 
 KILL_AFTER_THREE_BATCHES = textwrap.dedent("""
     import os, signal, sys
-    from nlp.bulk import score_archive
+    from nlp.ingest.local import score_archive
     calls = 0
     def progress(position, counts):
         global calls
@@ -127,7 +127,7 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(tmp_path: Path, archive
 
 KILL_WITH_TWO_WORKERS = textwrap.dedent("""
     import multiprocessing, os, signal, sys
-    from nlp.bulk import score_archive
+    from nlp.ingest.local import score_archive
     def progress(position, counts):
         if counts.read >= 20:
             print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)

@@ -22,9 +22,9 @@ from nlp.categories import (
 )
 from nlp.categories.model import CategoryFile, phrase_tokens
 from nlp.categories.sql import phrase_regex, phrase_text
-from nlp.document import AnalyzedTranscript, Utterance
+from nlp.schema.document import AnalyzedTranscript, Utterance
+from nlp.schema.transcript import Transcript
 from nlp.store import ScoredRecord, Store, rows_for
-from nlp.transcript import Transcript
 from tests.categories_fixtures import PLANTED_CATEGORIES, UTTERANCE_LEVEL, planted_archive
 from tests.categories_reference import reference_matches
 
@@ -290,8 +290,8 @@ def test_analyze_output_lines_carry_categories(tmp_path: Path) -> None:
     extra = tmp_path / "extra.yaml"
     extra.write_text("categories:\n  - id: delivery\n    name: D\n    when: {phrases: [delivery]}\n")
     output = tmp_path / "out.jsonl"
-    from nlp.analyze import analyze_files
     from nlp.config import PipelineConfig
+    from nlp.ingest.to_jsonl import analyze_files
 
     analyze_files([source], output, config=PipelineConfig(categories=["contact_centre", str(extra)]))
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]

@@ -14,10 +14,10 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from nlp.document import Utterance  # noqa: E402
 from nlp.resources import models_dir  # noqa: E402
-from nlp.scoring import load_emotion_scorer  # noqa: E402
-from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
+from nlp.schema.document import Utterance  # noqa: E402
+from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
+from nlp.steps.registry import load_emotion_scorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -222,7 +222,7 @@ def test_score_text_quarantines_poison_rows_and_scores_the_rest(tmp_path):
 
 
 def test_score_text_in_process_counts_reconcile(tmp_path):
-    from nlp.score_text import score_text_file
+    from nlp.ingest.score_text import score_text_file
 
     source = tmp_path / "in.csv"
     with source.open("w", encoding="utf-8", newline="") as handle:
@@ -239,7 +239,7 @@ def test_score_text_in_process_counts_reconcile(tmp_path):
 
 
 def test_int8_quantised_model_agrees_with_full_precision():
-    from nlp.scoring.transformer_emotion import EmotionModel
+    from nlp.steps.emotion.transformer import EmotionModel
 
     texts = ["你们这是什么破服务！等了两个小时还没送到，气死我了！", "太感谢你了，问题解决得很快，服务特别好！",
              "我的订单号是 202408150123，请帮我查一下。", "菜都凉了，再也不点了", "味道不错，送得也快"]

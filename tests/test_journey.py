@@ -6,8 +6,8 @@ import pytest
 
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
-from nlp.taxonomy import TaxonomyError, load_taxonomy
-from nlp.transcript import Transcript
+from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
+from nlp.schema.transcript import Transcript
 
 MINI = str(Path(__file__).parent / "fixtures" / "taxonomy" / "mini_delivery.yaml")
 pipeline = Pipeline(PipelineConfig(default_taxonomy=MINI, taxonomies={}))

@@ -2,10 +2,10 @@
 
 import pytest
 
-from nlp.document import Utterance
-from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE
-from nlp.scoring.lexicon_emotion import LexiconEmotionScorer
-from nlp.segment import Segmenter
+from nlp.schema.document import Utterance
+from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE
+from nlp.steps.emotion.lexicon import LexiconEmotionScorer
+from nlp.steps.sentences import Segmenter
 
 scorer = LexiconEmotionScorer()
 segmenter = Segmenter()

@@ -25,8 +25,8 @@ import pytest
 from nlp.analytics.journeys import find_journey
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.pipeline import Pipeline
-from nlp.redact import Redactor, fold
-from nlp.transcript import Transcript
+from nlp.schema.transcript import Transcript
+from nlp.steps.redact import Redactor, fold
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONE = "13812345678"
@@ -241,8 +241,8 @@ def test_api_answers_headers_and_logs_hold_no_pii(tmp_path: Path) -> None:
 
 
 def test_every_quarantine_writer_redacts_all_fields(tmp_path: Path) -> None:
-    from nlp.bulk import Quarantine, Rejection
-    from nlp.spark_engine import _quarantine_batch, _scored_schema
+    from nlp.ingest.local import Quarantine, Rejection
+    from nlp.ingest.spark import _quarantine_batch, _scored_schema
 
     rejection = Rejection(f"calls/{PHONE}_20261001.txt", f"column 回拨{PHONE}",
                           "unknown speaker '１３８１２３４５６７８'", json.dumps({"id": "138.1234.5678"}))

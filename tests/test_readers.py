@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from nlp.channels import CHANNELS
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs, total_bytes
 from nlp.readers.source import sniff_encoding
 from nlp.readers.tabular import CSV_FIELD_LIMIT
-from nlp.timestamps import EXPECTED, read_time
-from nlp.transcript import Transcript
+from nlp.schema.channels import CHANNELS
+from nlp.schema.timestamps import EXPECTED, read_time
+from nlp.schema.transcript import Transcript
 
 FIXTURES = Path(__file__).parent / "fixtures" / "readers"
 GOOD = FIXTURES / "good"
@@ -718,7 +718,7 @@ def test_any_channel_is_accepted_and_synonyms_map_to_canonical_names(given, chan
 
 
 def test_ids_longer_than_a_key_are_refused():
-    from nlp.transcript import MAX_ID_CHARS, Transcript
+    from nlp.schema.transcript import MAX_ID_CHARS, Transcript
     turns = [{"speaker": "customer", "text": "hi"}]
     assert Transcript(id="x" * MAX_ID_CHARS, turns=turns).id == "x" * MAX_ID_CHARS
     with pytest.raises(ValueError, match="at most 512 characters"):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from nlp.redact import Redactor
+from nlp.steps.redact import Redactor
 
 redact = Redactor()
 

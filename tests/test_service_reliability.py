@@ -25,7 +25,7 @@ import pytest
 
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
-from nlp.transcript import Transcript
+from nlp.schema.transcript import Transcript
 from service.inference import InferencePool, Job, MicroBatcher
 from service.keys import KeyStore
 from service.launch import ServerProcess

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from nlp.bulk import quarantine_path_for
+from nlp.ingest.local import quarantine_path_for
 
 pytest.importorskip("pyspark")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.speakers import normalize_speaker
-from nlp.transcript import Turn
+from nlp.schema.speakers import normalize_speaker
+from nlp.schema.transcript import Turn
 
 # README: "Speakers are customer, agent, bot, ivr, system, third_party; common synonyms (客户, 用户, 顾客, 买家, 客服,
 # 坐席, 机器人, 骑手, 商家, caller, END_USER, HUMAN_AGENT …) are mapped."
@@ -63,6 +63,6 @@ def test_unknown_names_are_not_guessed(name: str) -> None:
 
 
 def test_the_table_above_lists_every_synonym_the_code_knows() -> None:
-    from nlp.speakers import _SYNONYMS
+    from nlp.schema.speakers import _SYNONYMS
 
     assert set(_SYNONYMS) == {name.lower() for name in EXPECTED_ROLE}

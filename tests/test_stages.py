@@ -16,12 +16,12 @@ import pytest
 
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
-from nlp.scoring import load_journey_classifier
-from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, head_paths
-from nlp.scoring.sequence import StageHMM
-from nlp.scoring.stage_training import adapt
-from nlp.taxonomy import TaxonomyError, builtin_taxonomies, load_taxonomy, parse_taxonomy
-from nlp.transcript import Transcript
+from nlp.schema.taxonomy import TaxonomyError, builtin_taxonomies, load_taxonomy, parse_taxonomy
+from nlp.schema.transcript import Transcript
+from nlp.steps.registry import load_journey_classifier
+from nlp.steps.stages.fewshot import FewShotJourneyClassifier, head_paths
+from nlp.steps.stages.sequence import StageHMM
+from nlp.training.stages import adapt
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "taxonomy" / "mini_delivery.yaml"
@@ -201,7 +201,7 @@ def test_thanks_between_two_topics_stays_with_the_first() -> None:
 
 
 def test_english_keywords_match_plurals_and_verb_forms() -> None:
-    from nlp.scoring.fewshot_journey import match_tokens
+    from nlp.steps.stages.fewshot import match_tokens
 
     assert match_tokens("Two museums, 骑手 booked trains") == ["two", "museum", "骑", "手", "book", "train"]
 

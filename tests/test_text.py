@@ -1,7 +1,7 @@
 """Normalisation, language detection and sentence segmentation."""
 
-from nlp.normalize import normalize_text
-from nlp.segment import Segmenter, detect_language
+from nlp.steps.normalize import normalize_text
+from nlp.steps.sentences import Segmenter, detect_language
 
 segmenter = Segmenter()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nlp.analyze import analyze_files
-from nlp.bulk import score_archive
+from nlp.ingest.local import score_archive
+from nlp.ingest.to_jsonl import analyze_files
 from nlp.readers import ReaderOptions, iter_records
-from nlp.redact import Redactor
+from nlp.steps.redact import Redactor
 from nlp.store import vendor_agreement
 
 VENDOR = Path(__file__).parent / "fixtures" / "readers" / "vendor"
@@ -306,15 +306,15 @@ def test_tables_never_cut_values(monkeypatch, columns, width, shape):
 
     from rich.console import Console
 
-    import nlp.cli
+    import nlp.cli.common
 
     buffer = io.StringIO()
-    monkeypatch.setattr(nlp.cli, "out", Console(file=buffer, width=width))
+    monkeypatch.setattr(nlp.cli.common, "out", Console(file=buffer, width=width))
     if columns is None:
         monkeypatch.delenv("COLUMNS", raising=False)
     else:
         monkeypatch.setenv("COLUMNS", columns)
-    nlp.cli._print_table(wide_table())
+    nlp.cli.common._print_table(wide_table())
     printed = buffer.getvalue()
     assert "…" not in printed
     if shape == "tsv":
@@ -332,8 +332,8 @@ def test_tables_never_cut_values(monkeypatch, columns, width, shape):
 def test_the_spark_reader_gives_per_call_files_the_same_ids_as_score(tmp_path):
     import pyarrow as pa
 
+    from nlp.ingest.spark import _reader
     from nlp.readers import list_inputs
-    from nlp.spark_engine import _reader
 
     folder = VENDOR / "percall"
     files = [str(f) for f in list_inputs([folder])]
@@ -364,7 +364,7 @@ def test_an_id_collision_is_never_silent(tmp_path):
 def test_train_stages_reads_unlabelled_transcripts_with_the_same_reader_options(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import nlp.scoring.stage_training
+    import nlp.training.stages
     from nlp.cli import app
 
     seen = {}
@@ -373,7 +373,7 @@ def test_train_stages_reads_unlabelled_transcripts_with_the_same_reader_options(
         seen.update(kwargs)
         raise ValueError("stopped by the test")
 
-    monkeypatch.setattr(nlp.scoring.stage_training, "train_stages", fake_train_stages)
+    monkeypatch.setattr(nlp.training.stages, "train_stages", fake_train_stages)
     result = CliRunner().invoke(app, ["train-stages", "--taxonomy", "food_delivery", "--unlabelled", str(tmp_path),
                                       "--column", "text=内容", "--speaker-map", "商家客服=agent",
                                       "--encoding", "gb18030", "--guess-speakers"], env={"COLUMNS": "200"})

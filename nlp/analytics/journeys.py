@@ -18,7 +18,7 @@ from nlp.analytics.contacts import contact_facts, to_local
 from nlp.analytics.filters import Filters
 from nlp.analytics.promises import judged_promises
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.redact import Redactor
+from nlp.steps.redact import Redactor
 
 _PATHS = """
 SELECT transcript_id, list(step ORDER BY turn_index) AS steps,

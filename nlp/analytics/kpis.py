@@ -33,7 +33,7 @@ from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.filters import Filters
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.resources import models_dir
-from nlp.transcript import describe_validation_error
+from nlp.schema.transcript import describe_validation_error
 
 
 def _rate(column: str):

@@ -22,7 +22,7 @@ from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.filters import Filters
 from nlp.analytics.nev import nev_table
 from nlp.analytics.settings import PAIN_COMPONENTS, AnalyticsSettings
-from nlp.taxonomy import TaxonomyError, load_taxonomy
+from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
 RECOMMENDATIONS = {
     ("high", "high"): "prevent and improve resolution (priority)",

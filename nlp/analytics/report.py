@@ -28,7 +28,7 @@ from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.analytics.touchpoints import touchpoints
 from nlp.analytics.trends import stage_trend
-from nlp.taxonomy import TaxonomyError, load_taxonomy
+from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
 FORMATS = (".html", ".xlsx")
 _QUADRANT = ["taxonomy", "group", "stage", "stage_name", "contacts", "share_pct", "pain", "share_median",

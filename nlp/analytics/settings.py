@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nlp.transcript import describe_validation_error
+from nlp.schema.transcript import describe_validation_error
 
 PAIN_COMPONENTS = (
     "unresolved", "negative_share", "worsened", "repeat_contact", "transfer", "bot_handoff", "escalation",

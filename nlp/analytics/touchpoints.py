@@ -21,7 +21,7 @@ from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.filters import Filters
 from nlp.analytics.nev import nev_table
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.taxonomy import TaxonomyError, load_taxonomy
+from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
 LEVELS = ("service", "process")
 

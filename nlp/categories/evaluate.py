@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from nlp.categories.model import CategorySet
 from nlp.categories.sql import RESULT_COLUMNS, categorize_sql
-from nlp.document import AnalyzedTranscript
+from nlp.schema.document import AnalyzedTranscript
 
 
 @dataclass(frozen=True)

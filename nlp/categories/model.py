@@ -32,8 +32,8 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from nlp.normalize import normalize_text
 from nlp.resources import models_dir
+from nlp.steps.normalize import normalize_text
 from nlp.yaml_files import describe, line_numbers, read_mapping
 
 # A token is a maximal run of ASCII letters/digits (after lower-casing) or one other character that is not a

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nlp.speakers import normalize_speaker, speaker_prefixes
-from nlp.transcript import Transcript, describe_validation_error
+from nlp.schema.speakers import normalize_speaker, speaker_prefixes
+from nlp.schema.transcript import Transcript, describe_validation_error
 
 RAW_LIMIT = 2000
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from nlp.readers.common import dig, keep_present, language_from_code
-from nlp.timestamps import read_time
+from nlp.schema.timestamps import read_time
 
 VENDOR_SENTIMENTS = ("positive", "negative", "neutral", "mixed")
 

@@ -2,7 +2,7 @@
 
 Optional header lines at the top, ``# key: value``, set id, channel, started_at, customer_id, order_id,
 business_line and language; other keys go to metadata. The id defaults to the file stem. Each turn line is an
-optional timestamp (``[00:01:02]`` → start_ms; ``[2026-10-01 10:00:00]`` or any other time ``nlp.timestamps``
+optional timestamp (``[00:01:02]`` → start_ms; ``[2026-10-01 10:00:00]`` or any other time ``nlp.schema.timestamps``
 reads → ts; the brackets may be left out when a space follows), a speaker prefix (a role synonym such as 客服,
 客户, Agent, Customer, optionally numbered as in 客服01, or a label from ``speaker_map``) with ``：`` or ``:``,
 then the text. A line without a prefix continues the previous turn (joined with a newline); text before the
@@ -24,8 +24,8 @@ from typing import Any
 
 from nlp.readers.common import ReaderOptions, Record, rejected, resolve_role, split_speaker_prefix, validate
 from nlp.readers.source import Source
-from nlp.timestamps import read_time
-from nlp.transcript import WARNINGS
+from nlp.schema.timestamps import read_time
+from nlp.schema.transcript import WARNINGS
 
 TRANSCRIPT_FIELDS = ("id", "channel", "started_at", "customer_id", "order_id", "business_line", "language")
 NO_TURNS = (

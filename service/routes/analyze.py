@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from nlp.transcript import Transcript
+from nlp.schema.transcript import Transcript
 from service.deps import ReadKey, RuntimeDep, Taxonomy
 from service.problems import ProblemError
 from service.routes import V1_PROBLEMS, problems

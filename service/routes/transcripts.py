@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from nlp.transcript import Transcript
+from nlp.schema.transcript import Transcript
 from service.deps import Reader, ReadKey, RuntimeDep, Taxonomy, WriteKey
 from service.logs import request_id_var
 from service.problems import ProblemError

@@ -5,8 +5,8 @@ Two Arrow stages (``mapInArrow``), so Python objects never pass through the JVM 
 1. **read**: one task per input file runs ``nlp.readers.iter_records`` on it, exactly as ``journeylens score``
    does, and emits each record as (source, location, content hash, transcript JSON) or as a rejection, with its
    place in reading order; of the records sharing an id, the last one read is scored, and the others count as
-   skipped or replaced as in ``nlp.bulk`` (skipped: the same content as the record before it);
-2. **score**: the records, spread over ``partitions``, are scored in batches by ``nlp.bulk.analyze_batch``
+   skipped or replaced as in ``nlp.ingest.local`` (skipped: the same content as the record before it);
+2. **score**: the records, spread over ``partitions``, are scored in batches by ``nlp.ingest.local.analyze_batch``
    with one ``Pipeline`` per Python worker process (loaded on its first batch, reused by every later task),
    and come out as the store's four tables plus the quarantine, each row tagged with its table.
 
@@ -30,13 +30,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nlp.bulk import Pending, Rejection, RunSummary, analyze_batch, pending_or_rejection
 from nlp.config import PipelineConfig
+from nlp.ingest.local import Pending, Rejection, RunSummary, analyze_batch, pending_or_rejection
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records, list_inputs
-from nlp.redact import Redactor
+from nlp.schema.transcript import Transcript
+from nlp.steps.redact import Redactor
 from nlp.store import RunCounts, Store, table_schemas
-from nlp.transcript import Transcript
 
 TABLES = ("transcripts", "utterances", "segments", "promises", "categories")
 RUN_FILE = "_journeylens_run.json"

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from nlp.document import AnalyzedTranscript, Utterance
-from nlp.scoring.emotions import EmotionScore
-from nlp.taxonomy import Taxonomy
+from nlp.schema.document import AnalyzedTranscript, Utterance
+from nlp.schema.taxonomy import Taxonomy
+from nlp.steps.emotion.labels import EmotionScore
 
 
 class EmotionScorer(Protocol):
@@ -37,14 +37,14 @@ def load_emotion_scorer(spec: str) -> EmotionScorer:
     - ``lexicon``: the lexicon baseline;
     - ``transformer``: the shipped models ``models/emotion-zh`` and ``models/emotion-en``, routed by language;
     - ``transformer:PATH``: any Hugging Face sequence-classification model directory (or a hub id when online)
-      for every language; its ``id2label`` must name sentiments or emotions (nlp/scoring/transformer_emotion.py).
+      for every language; its ``id2label`` must name sentiments or emotions (nlp/steps/emotion/transformer.py).
     """
     if spec == "lexicon":
-        from nlp.scoring.lexicon_emotion import LexiconEmotionScorer
+        from nlp.steps.emotion.lexicon import LexiconEmotionScorer
 
         return LexiconEmotionScorer()
     if spec == "transformer" or spec.startswith("transformer:"):
-        from nlp.scoring.transformer_emotion import TransformerEmotionScorer
+        from nlp.steps.emotion.transformer import TransformerEmotionScorer
 
         source = spec.partition(":")[2].strip() or None
         return TransformerEmotionScorer(source)
@@ -57,17 +57,17 @@ JOURNEY_CLASSIFIERS = ("keyword", "fewshot", "fewshot-untrained")
 def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> JourneyClassifier:
     """The classifier named by ``spec`` for ``taxonomy``.
 
-    - ``keyword``: taxonomy keywords, carried forward (nlp/scoring/keyword_journey.py);
+    - ``keyword``: taxonomy keywords, carried forward (nlp/steps/stages/keyword.py);
     - ``fewshot``: similarity to the taxonomy's texts, keywords and a stage sequence model, plus the head that
       ``journeylens train-stages`` saved next to the taxonomy file when there is one (docs/stages.md);
     - ``fewshot-untrained``: ``fewshot`` without a trained head even when one is saved.
     """
     if spec == "keyword":
-        from nlp.scoring.keyword_journey import KeywordJourneyClassifier
+        from nlp.steps.stages.keyword import KeywordJourneyClassifier
 
         return KeywordJourneyClassifier(taxonomy)
     if spec in ("fewshot", "fewshot-untrained"):
-        from nlp.scoring.fewshot_journey import FewShotJourneyClassifier, load_head
+        from nlp.steps.stages.fewshot import FewShotJourneyClassifier, load_head
 
         head = load_head(taxonomy.source) if spec == "fewshot" and taxonomy.source is not None else None
         return FewShotJourneyClassifier(taxonomy, head=head)

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import torch
 
-from nlp.document import Utterance
 from nlp.resources import models_dir
-from nlp.scoring.emotions import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE, EmotionScore
-from nlp.segment import detect_language
+from nlp.schema.document import Utterance
+from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE, EmotionScore
+from nlp.steps.sentences import detect_language
 
 SENTIMENTS = ("negative", "neutral", "positive")
 FORMAT = "journeylens-emotion-1"

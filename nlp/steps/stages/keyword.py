@@ -17,8 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
-from nlp.document import AnalyzedTranscript, Utterance
-from nlp.taxonomy import Category, Taxonomy
+from nlp.schema.document import AnalyzedTranscript, Utterance
+from nlp.schema.taxonomy import Category, Taxonomy
 
 OTHER = "other"
 _CARRIED_CONFIDENCE_DECAY = 0.8

@@ -2,7 +2,7 @@
 
 Every readable row is written to the output with ``sentiment, sentiment_score, emotion, emotion_coarse,
 emotion_confidence`` added (existing columns of those names are replaced). Rows that cannot be read, decoded or
-scored go to a quarantine file instead, as ``score`` writes it (``nlp.bulk.Quarantine``: source, line, reason,
+scored go to a quarantine file instead, as ``score`` writes it (``nlp.ingest.local.Quarantine``: source, line, reason,
 raw row); ``rows_read == rows_written + rows_quarantined``. PII is replaced in everything written, output rows
 and quarantine alike (values and column names), as the pipeline's ``redact`` kinds say. The input's encoding is
 sniffed as the transcript readers sniff it (UTF-8, GB18030/GBK, …; ``nlp.readers.source``), and a row with bytes
@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nlp.bulk import Quarantine, Rejection, isolate
-from nlp.normalize import normalize_text
+from nlp.ingest.local import Quarantine, Rejection, isolate
 from nlp.readers.common import reason_group
 from nlp.readers.source import Source
 from nlp.readers.tabular import CSV_FIELD_LIMIT
-from nlp.redact import Redactor, map_strings
-from nlp.scoring import EmotionScorer, load_emotion_scorer
-from nlp.segment import Segmenter, detect_language
+from nlp.steps.normalize import normalize_text
+from nlp.steps.redact import Redactor, map_strings
+from nlp.steps.registry import EmotionScorer, load_emotion_scorer
+from nlp.steps.sentences import Segmenter, detect_language
 
 SCORE_COLUMNS = ("sentiment", "sentiment_score", "emotion", "emotion_coarse", "emotion_confidence")
 _CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
@@ -130,7 +130,7 @@ def _scores(scorer: EmotionScorer, texts: list[str], languages: list[str], segme
     score_texts = getattr(scorer, "score_texts", None)
     if score_texts is not None:
         return score_texts(texts, languages)
-    from nlp.document import Utterance
+    from nlp.schema.document import Utterance
 
     utterances = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=t, language=lang,
                             tokens=segmenter.tokens(t, lang)) for t, lang in zip(texts, languages, strict=True)]

@@ -41,12 +41,12 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from nlp.document import AnalyzedTranscript, Utterance
 from nlp.resources import models_dir
-from nlp.scoring.keyword_journey import KeywordJourneyClassifier
-from nlp.scoring.sequence import StageHMM
-from nlp.scoring.text_features import Featurizer, stem
-from nlp.taxonomy import Category, Taxonomy
+from nlp.schema.document import AnalyzedTranscript, Utterance
+from nlp.schema.taxonomy import Category, Taxonomy
+from nlp.steps.stages.features import Featurizer, stem
+from nlp.steps.stages.keyword import KeywordJourneyClassifier
+from nlp.steps.stages.sequence import StageHMM
 
 OTHER = "other"
 _MATCH_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+(?:'[a-z]+)?")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from nlp.scoring.transformer_emotion import pad_batch
+from nlp.steps.emotion.transformer import pad_batch
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -6,8 +6,8 @@ canonical model does not name are kept in ``metadata`` rather than dropped.
 
 Every reader and the API build this model, so what it repairs it repairs everywhere. What was repaired or
 dropped on the way in is listed, one sentence each, in ``metadata["warnings"]``: a time that cannot be read
-(``nlp.timestamps``) is dropped rather than losing the transcript, and an unpaired surrogate in text becomes
-U+FFFD. Any channel is accepted; a synonym maps to its canonical name (``nlp.channels``), the source's value
+(``nlp.schema.timestamps``) is dropped rather than losing the transcript, and an unpaired surrogate in text becomes
+U+FFFD. Any channel is accepted; a synonym maps to its canonical name (``nlp.schema.channels``), the source's value
 kept in ``metadata["channel_original"]``.
 """
 
@@ -29,9 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from nlp.channels import is_synonym, normalize_channel
-from nlp.speakers import normalize_speaker
-from nlp.timestamps import read_time
+from nlp.schema.channels import is_synonym, normalize_channel
+from nlp.schema.speakers import normalize_speaker
+from nlp.schema.timestamps import read_time
 
 Speaker = Literal["customer", "agent", "bot", "ivr", "system", "third_party"]
 Language = Literal["zh", "en", "auto"]

@@ -39,13 +39,13 @@ from typing import TypeVar
 import pyarrow as pa
 
 from nlp.config import PipelineConfig
-from nlp.document import AnalyzedTranscript
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, Record, iter_records, list_inputs
 from nlp.readers.common import reason_group
-from nlp.redact import Redactor
+from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.transcript import WARNINGS, Transcript
+from nlp.steps.redact import Redactor
 from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
-from nlp.transcript import WARNINGS, Transcript
 
 ProgressCallback = Callable[[int, RunCounts], None]
 WRITER_MEMORY_LIMIT = "256MB"  # DuckDB's buffer in the writing process: only appends, so memory stays flat

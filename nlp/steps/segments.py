@@ -2,7 +2,7 @@
 
 A contact that moves from a late delivery to a refund has two segments. The stages come from the journey
 classifier, so the segment boundaries are its decisions: with ``fewshot`` a sequence model over the whole contact
-(nlp/scoring/sequence.py) places them, where agent and bot turns take part in deciding the stage (their evidence
+(nlp/steps/stages/sequence.py) places them, where agent and bot turns take part in deciding the stage (their evidence
 counts, and a new stage is cheaper to enter on a customer turn, since customers open topics); with ``keyword``
 the stage is carried forward. Customer turns carry the emotion, so a segment's ``sentiment_mean`` averages its
 customer utterances only.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from statistics import fmean
 
-from nlp.document import AnalyzedTranscript, Segment, Utterance
+from nlp.schema.document import AnalyzedTranscript, Segment, Utterance
 
 
 def _segment(index: int, utterances: list[Utterance]) -> Segment:

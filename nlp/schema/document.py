@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from nlp.transcript import Transcript
+from nlp.schema.transcript import Transcript
 
 if TYPE_CHECKING:
     from nlp.categories import CategoryMatch

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlp.scoring.fewshot_journey import OTHER, FewShotJourneyClassifier, fit_head, head_paths, save_head
-from nlp.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from nlp.schema.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from nlp.steps.stages.fewshot import OTHER, FewShotJourneyClassifier, fit_head, head_paths, save_head
 
 REQUIRED = ("text", "stage")
 ADAPT_MIN_CONFIDENCE = 0.8

@@ -1,0 +1,1 @@
+"""The shapes that flow: a transcript as read, its speakers and channel, the analysed document, a taxonomy."""

@@ -1,0 +1,1 @@
+"""Emotion scorers: every customer utterance gets a sentiment, a fine and a coarse emotion."""

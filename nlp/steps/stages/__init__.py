@@ -1,0 +1,1 @@
+"""Journey-stage and issue-type classifiers over a taxonomy, and the stage sequence model they share."""

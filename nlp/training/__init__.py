@@ -1,0 +1,1 @@
+"""Training jobs that write model files: stage heads (``train-stages``, ``--adapt``)."""
