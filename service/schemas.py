@@ -247,6 +247,7 @@ class AppliedFilters(BaseModel):
     business_line: str | None = None
     channel: str | None = None
     taxonomy: str | None = None
+    category: str | None = Field(default=None, description="Only contacts that matched this category id.")
     metadata: dict[str, str] = Field(default_factory=dict)
     by: str | None = Field(default=None, description="The breakdown field; rows carry its value in `group`.")
     timezone: str

@@ -110,13 +110,14 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log prog
 
 
 def _filters(date_from: datetime | None, date_to: datetime | None, business_line: str | None, channel: str | None,
-             taxonomy: str | None, where: list[str] | None) -> Filters:
+             taxonomy: str | None, where: list[str] | None, category: str | None = None) -> Filters:
     metadata = _pairs(where, "--where")
     for name in metadata:
         _field(name, "--where")
     try:
         return Filters(date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
-                       business_line=business_line, channel=channel, taxonomy=taxonomy, metadata=metadata)
+                       business_line=business_line, channel=channel, taxonomy=taxonomy, metadata=metadata,
+                       category=category)
     except ValidationError as error:
         raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--from/--to") from error
 
@@ -186,7 +187,10 @@ ChannelOpt = Annotated[str | None, typer.Option(help="Only this channel: chat, c
 TaxonomyOpt = Annotated[str | None, typer.Option(help="Only contacts classified with this taxonomy.")]
 WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter FIELD=VALUE (e.g. persona=学生).")]
 ByOpt = Annotated[str | None, typer.Option(callback=lambda value: _field(value, "--by"),
-                                           help="Break down by a column or metadata field (persona, city…).")]
+                                           help="Break down by a column, category (each category a contact "
+                                                "matched) or metadata field (persona, city…).")]
+CategoryOpt = Annotated[str | None, typer.Option(help="Only contacts that matched this stored category id "
+                                                      "(journeylens categorize).")]
 
 
 def _print_stage_table(db: Path) -> None:
