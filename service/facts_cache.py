@@ -5,7 +5,8 @@ stage and pain), the bulk of its cost (~0.2 s on the 2,400-contact demo, seconds
 dashboard asks for the ranking, the trend, the touchpoints and the impact of one filter set at once; with this
 cache they compute the facts once. An entry is keyed by the filters, the breakdown and the store's version
 (number of transcripts and latest ``scored_at``: any stored, updated or re-scored transcript changes it; the same
-of the categories table, which ``categorize`` rewrites), so an answer never comes from older data. Concurrent requests for the same key wait for the one computing it.
+of the categories table, which ``categorize`` rewrites), so an answer never comes from older data. Concurrent
+requests for the same key wait for the one computing it.
 """
 
 from __future__ import annotations

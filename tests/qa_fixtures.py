@@ -45,6 +45,7 @@ auto_fail:
 
 MONDAY_NOON = datetime(2026, 8, 3, 4)  # 12:00 on Monday 3 August 2026 in Asia/Shanghai, stored as naive UTC
 NEXT_MONDAY_NOON = datetime(2026, 8, 10, 4)
+SEPTEMBER = datetime(2026, 9, 7, 4)  # the built-in scorecard's contacts, after the others
 
 # (id, started_at in UTC, metadata, [(speaker, text, sentiment)])
 CONTACTS = [
@@ -86,7 +87,7 @@ CONTACTS = [
 
 # The built-in scorecard (weights 10 greeting, 20 verification, 15 empathy, 25 resolution, 15 promise, 15 closing)
 BUILTIN_CONTACTS = [
-    ("zh", MONDAY_NOON, {"agent_id": "z1"}, [
+    ("zh", SEPTEMBER, {"agent_id": "z1"}, [
         ("agent", "您好，很高兴为您服务", None),
         ("customer", "我的快递三天了还没到，太慢了", "negative"),
         ("agent", "非常理解您的心情，麻烦报一下手机后四位", None),
@@ -95,7 +96,7 @@ BUILTIN_CONTACTS = [
         ("agent", "请问还有什么可以帮您？", None),
         ("customer", "没有了，谢谢", "positive"),
     ]),
-    ("en", MONDAY_NOON, {"agent_id": "e1"}, [
+    ("en", SEPTEMBER, {"agent_id": "e1"}, [
         ("agent", "Thank you for calling, how can I help?", None),
         ("customer", "I want to change my delivery address.", "neutral"),
         ("agent", "Sure, I'll get back to you about that.", None),
