@@ -26,7 +26,9 @@ A scorecard file (docs/categories.md, "Agent QA scorecards")::
 Per contact with at least one agent utterance: an item is **passed** when an agent utterance meets its condition,
 **n/a** when it has ``applies_if`` and no utterance of the contact (any speaker) meets that, **failed** otherwise.
 The score is 100 × Σ weight(passed) / Σ weight(passed or failed) (None when every item is n/a), and 0 when an
-auto-fail item matched. Each item carries its evidence: the agent utterances that met it.
+auto-fail item matched. Each item carries its evidence: the agent utterances that met it. The agent is
+``metadata.agent_id``, or else the speaker label of the contact's first agent utterance (客服小张); the team is
+``metadata.team``.
 
 The items are compiled to utterance-level categories and evaluated by the same SQL as ``journeylens categorize``
 (``nlp.categories.sql``), over the store's contacts a filter selects.
@@ -231,7 +233,10 @@ class ContactScore:
 
 
 _CONTACTS = """
-SELECT t.transcript_id, t.started_at, json_extract_string(t.metadata, '$.agent_id') AS agent_id,
+SELECT t.transcript_id, t.started_at,
+       coalesce(json_extract_string(t.metadata, '$.agent_id'),
+                (SELECT arg_min(u.speaker_label, u.utterance_index) FROM utterances u
+                 WHERE u.transcript_id = t.transcript_id AND u.speaker = 'agent')) AS agent_id,
        json_extract_string(t.metadata, '$.team') AS team, t.channel
 FROM transcripts t
 WHERE ({where}) AND t.transcript_id IN (SELECT transcript_id FROM utterances WHERE speaker = 'agent')
@@ -247,8 +252,8 @@ def score_contacts(con: duckdb.DuckDBPyConnection, loaded: LoadedScorecard, wher
     contacts = con.execute(_CONTACTS.format(where=where), params).fetchall()
     if not contacts:
         return []
-    utterances = (f"(SELECT * FROM utterances WHERE transcript_id IN "
-                  f"(SELECT t.transcript_id FROM transcripts t WHERE {where}))")
+    utterances = "utterances" if where == "TRUE" else (  # the filter halves the speed: only when there is one
+        f"(SELECT * FROM utterances WHERE transcript_id IN (SELECT t.transcript_id FROM transcripts t WHERE {where}))")
     rows = con.execute(f"SELECT * FROM ({categorize_sql(loaded.category_set(), utterances)}) "
                        "ORDER BY transcript_id, category_id, utterance_index", params).fetchall()
     hits: dict[tuple[str, str], list[dict]] = {}
