@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse
 
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
 _MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-_ASSETS = ("dashboard.css", "i18n.js", "charts.js", "dashboard.js", "vendor/plotly-basic.min.js")
+_ASSETS = ("dashboard.css", "i18n.js", "charts.js", "categories.js", "dashboard.js", "vendor/plotly-basic.min.js")
 _PLACEHOLDER = re.compile(r"\{\{asset:([a-z0-9.\-/]+)\}\}")
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
