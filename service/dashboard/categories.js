@@ -23,7 +23,7 @@
   const $ = (selector) => document.querySelector(selector);
   const number = (value, digits = 1) => value === null || value === undefined ? "—" : Number(value).toFixed(digits);
 
-  const view = {context: null, categories: null, qa: null, trend: null, selected: null};
+  const view = {context: null, categories: null, qa: null, trend: null, selected: null, generation: 0};
 
   function fill(selector, ...children) {
     $(selector).replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
@@ -31,9 +31,11 @@
 
   /** context: {api, params (the page's filters), stages (stage ids in journey order), stageName, period}. */
   async function load(context) {
-    view.context = context;
+    const mine = ++view.generation;
     const [categories, qa] = await Promise.all([context.api("v1/categories", context.params),
       context.api("v1/qa", {...context.params, limit: 0})]);
+    if (mine !== view.generation) return;  // a newer load (other filters) is under way
+    view.context = context;
     view.categories = categories;
     view.qa = qa;
     const matched = categories.categories.filter((c) => c.contacts > 0);
@@ -48,6 +50,9 @@
     const {context} = view;
     if (!view.selected) {
       view.trend = null;
+      const element = $("#category-trend");
+      if (global.Plotly && element.data) global.Plotly.purge(element);
+      delete element.dataset.category;
       fill("#category-trend", h("p", {class: "empty-message"}, w("noCategories")));
       return;
     }

@@ -228,10 +228,10 @@
       await Promise.all(drawn);
       if (mineGeneration !== generation) return;
       if (!window.JL.timing) window.JL.timing = {firstRender: performance.now(), ...marks};
-      // categories and agent QA (categories.js) after the journey views, so they do not delay them
-      window.JL.categoryViews.load({api, params: filterParams(), stages: stageIds(), stageName, period: state.period})
-        .then(() => { if (mineGeneration === generation) document.body.dataset.categories = "ready"; })
-        .catch(showError);
+      // categories and agent QA (categories.js) after the journey views: not part of the first render's time
+      await window.JL.categoryViews.load({api, params: filterParams(), stages: stageIds(), stageName, period: state.period});
+      if (mineGeneration !== generation) return;
+      document.body.dataset.categories = "ready";
     } catch (error) {
       showError(error);
     } finally {
