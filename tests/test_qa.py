@@ -121,6 +121,8 @@ def test_builtin_scorecard_in_chinese_and_english(store: Path) -> None:
      "  - id: a\n    name: B\n    when: {phrases: [x]}\n", ["auto_fail.0.id: duplicate id 'a'", "(line 9)"]),
     ("id: x\nname: X\nitems:\n  - id: a\n    name: A\n    weight: 5\n    when: {speaker: agent}\n    aplies_if: "
      "{speaker: customer}\n", ["items.0.aplies_if: Extra inputs are not permitted", "(line 8)"]),
+    ("id: x\nname: X\nitems:\n  - id: a\n    name: A\n    weight: 5\n    when: {speaker: agent}\n    applies_if:\n"
+     "      utterance: {speaker: customer}\n", ["items.0.applies_if: utterance: groups conditions", "(line 8)"]),
     ("- just a list\n", ["expected a mapping with id:, name: and a list under items:"]),
 ])
 def test_bad_scorecard_files_name_file_line_and_fix(text: str, expected: list[str]) -> None:

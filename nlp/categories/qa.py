@@ -176,6 +176,11 @@ def parse_scorecard(text: str, source: str = "<scorecard>", categories: Category
         for at, rule in enumerate(rules):
             for name in ("when", "applies_if"):
                 condition = getattr(rule, name, None)
+                if condition is not None and _has_utterance(condition):
+                    line = lines.get((key, str(at), name))
+                    problems.append(f"{key}.{at}.{name}: utterance: groups conditions of a contact-level category; an "
+                                    "item is evaluated per utterance already: drop utterance:"
+                                    + (f" (line {line})" if line else ""))
                 for path, phrase in _empty_phrases(condition, (key, str(at), name)) if condition else ():
                     line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), None)
                     problems.append(f"{'.'.join(path)}: phrase {phrase!r} has no letters, digits or characters to "
@@ -183,6 +188,11 @@ def parse_scorecard(text: str, source: str = "<scorecard>", categories: Category
     if problems:
         raise ScorecardFileError(f"{source}: {'; '.join(problems)}")
     return LoadedScorecard(scorecard, source, conditions)
+
+
+def _has_utterance(c: Condition) -> bool:
+    children = [*(c.all or []), *(c.any or []), c.not_, c.repeated.when if c.repeated else None]
+    return c.utterance is not None or any(child is not None and _has_utterance(child) for child in children)
 
 
 def _empty_phrases(c: Condition, path: tuple[str, ...]):
