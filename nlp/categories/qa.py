@@ -243,13 +243,12 @@ class ContactScore:
 
 
 _CONTACTS = """
-SELECT t.transcript_id, t.started_at,
-       coalesce(json_extract_string(t.metadata, '$.agent_id'),
-                (SELECT arg_min(u.speaker_label, u.utterance_index) FROM utterances u
-                 WHERE u.transcript_id = t.transcript_id AND u.speaker = 'agent')) AS agent_id,
+SELECT t.transcript_id, t.started_at, coalesce(json_extract_string(t.metadata, '$.agent_id'), a.label) AS agent_id,
        json_extract_string(t.metadata, '$.team') AS team, t.channel
 FROM transcripts t
-WHERE ({where}) AND t.transcript_id IN (SELECT transcript_id FROM utterances WHERE speaker = 'agent')
+JOIN (SELECT transcript_id, arg_min(speaker_label, utterance_index) AS label  -- contacts with an agent utterance
+      FROM utterances WHERE speaker = 'agent' GROUP BY 1) a USING (transcript_id)
+WHERE {where}
 ORDER BY t.started_at, t.transcript_id
 """
 
@@ -264,11 +263,12 @@ def score_contacts(con: duckdb.DuckDBPyConnection, loaded: LoadedScorecard, wher
         return []
     utterances = "utterances" if where == "TRUE" else (  # the filter halves the speed: only when there is one
         f"(SELECT * FROM utterances WHERE transcript_id IN (SELECT t.transcript_id FROM transcripts t WHERE {where}))")
-    rows = con.execute(f"SELECT * FROM ({categorize_sql(loaded.category_set(), utterances)}) "
-                       "ORDER BY transcript_id, category_id, utterance_index", params).fetchall()
+    rows = con.execute(categorize_sql(loaded.category_set(), utterances), params).fetchall()
     hits: dict[tuple[str, str], list[dict]] = {}
     for transcript_id, category_id, _level, index, text in rows:
         hits.setdefault((transcript_id, category_id), []).append({"utterance_index": index, "text": text})
+    for evidence in hits.values():
+        evidence.sort(key=lambda item: item["utterance_index"])
     card = loaded.scorecard
     scores = []
     for transcript_id, started_at, agent_id, team, channel in contacts:
