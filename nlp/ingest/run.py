@@ -276,7 +276,8 @@ class RunLedger:
             entry = self.quarantine.add(rejection)
             self.counts.quarantined += 1
             self._reasons[entry_reason_group(entry)] += 1
-        self.counts.reasons = dict(self._reasons)
+        if rejections:
+            self.counts.reasons = dict(self._reasons)
 
     def close(self) -> RunCounts:
         self.counts.reasons = dict(self._reasons)

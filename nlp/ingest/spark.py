@@ -224,7 +224,7 @@ def _scorer(config: PipelineConfig, run_id: str, batch_size: int):
         pipeline = _pipeline(config)
         schema = _scored_schema()
         rows = (row for batch in batches for row in batch.to_pylist())
-        for pending, rejections, _ in batch_records(rows, batch_size, _pending_or_rejection):
+        for pending, rejections, _ in batch_records(rows, batch_size, _from_read_row):
             if pending:
                 result = analyze_batch(pipeline, pending, run_id)
                 rejections += result.failures
@@ -234,7 +234,7 @@ def _scorer(config: PipelineConfig, run_id: str, batch_size: int):
     return score
 
 
-def _pending_or_rejection(row: dict) -> Pending | Rejection:
+def _from_read_row(row: dict) -> Pending | Rejection:
     """A row of the read stage as it was read: a transcript to score, or a rejection."""
     if row["transcript"] is None:
         return Rejection(row["source"], row["location"], row["reason"], row["raw"])
