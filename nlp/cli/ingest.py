@@ -30,7 +30,8 @@ from nlp.cli.common import (
     out,
 )
 from nlp.config import load_config
-from nlp.ingest.local import RunSummary, archive_inputs, score_archive
+from nlp.ingest.local import archive_inputs, score_archive
+from nlp.ingest.run import RunSummary
 from nlp.readers import total_bytes
 from nlp.resources import PROJECT_ROOT
 from nlp.steps.redact import Redactor
@@ -72,9 +73,9 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.own_files:
         console.print(f"[yellow]not read (the store's own files): {', '.join(map(str, summary.own_files))}")
     if counts.quarantined:
-        reasons = ", ".join(f"{n} × {r}" for r, n in sorted(counts.reasons.items(), key=lambda x: -x[1]))
+        reasons = ", ".join(f"{n} × {r}" for r, n in summary.reasons)
         console.print(f"[yellow]{counts.quarantined} record(s) quarantined in {summary.quarantine_path}: {reasons}")
-    out.print(f"{'database' if summary.db_path.suffix == '.duckdb' else 'written to'}: {summary.db_path}")
+    out.print(f"{'database' if summary.output.suffix == '.duckdb' else 'written to'}: {summary.output}")
 
 
 @app.command()
@@ -175,10 +176,12 @@ def score_text(
                                    redactor=Redactor(tuple(pipeline_config.redact)))
         except (ValueError, FileNotFoundError) as error:
             raise typer.BadParameter(str(error)) from error
-    console.print(f"read {done.rows_read:,} rows · wrote {done.rows_written:,} to {output} · "
-                  f"quarantined {done.rows_quarantined:,}" + (f" to {done.quarantine}" if done.quarantine else "")
-                  + f" · {done.rows_written / max(done.seconds, 1e-9):,.0f} rows/s")
-    for reason, count in done.reasons.most_common():
+    counts = done.counts
+    console.print(f"read {counts.read:,} rows · wrote {counts.scored:,} to {output} · "
+                  f"quarantined {counts.quarantined:,}"
+                  + (f" to {done.quarantine_path}" if done.quarantine_path else "")
+                  + f" · {counts.scored / max(done.seconds, 1e-9):,.0f} rows/s")
+    for reason, count in done.reasons:
         console.print(f"  {count:,} × {reason}")
 
 
@@ -269,10 +272,11 @@ def analyze(
         out.print(f"{name}: " + (f"adapted to {adaptation.contacts:,} contacts "
                                  f"({adaptation.confident_utterances:,} confidently labelled utterances)"
                                  if adaptation.classifier is not None else f"not adapted: {adaptation.reason}"))
-    out.print(f"read {summary.read:,} · analysed {summary.transcripts:,} transcripts, {summary.utterances:,} "
-              f"utterances → {output} · quarantined {summary.quarantined:,}"
-              + (f" to {summary.quarantine}" if summary.quarantine else ""))
-    for reason, count in summary.reasons.most_common():
+    counts = summary.counts
+    out.print(f"read {counts.read:,} · analysed {counts.scored:,} transcripts, {summary.utterances:,} "
+              f"utterances → {output} · quarantined {counts.quarantined:,}"
+              + (f" to {summary.quarantine_path}" if summary.quarantine_path else ""))
+    for reason, count in summary.reasons:
         console.print(f"  [yellow]{count:,} × {reason}", highlight=False, soft_wrap=True)
     if summary.unknown_speaker_lines:
         labels = ", ".join(f"{n:,} × {label}" for label, n in summary.unknown_speaker_lines.most_common(10))
@@ -282,11 +286,11 @@ def analyze(
         repeated = ", ".join(list(summary.duplicate_ids)[:5]) + (" …" if len(summary.duplicate_ids) > 5 else "")
         console.print(f"[yellow]{sum(summary.duplicate_ids.values()):,} transcript(s) share an id with an earlier one "
                       f"(both written): {repeated}", highlight=False, soft_wrap=True)
-    if summary.read and not summary.transcripts:
+    if counts.read and not counts.scored:
         console.print("[red]nothing could be analysed: every record was quarantined", highlight=False)
         raise typer.Exit(1)
-    if not summary.read:
+    if not counts.read:
         console.print("[red]nothing to analyse: no records found", highlight=False)
         raise typer.Exit(1)
-    if strict and summary.quarantined:
+    if strict and counts.quarantined:
         raise typer.Exit(1)
