@@ -50,10 +50,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy  # noqa: E402
-from nlp.steps.stages.fewshot import FewShotJourneyClassifier, FewShotSettings, fit_head  # noqa: E402
+from nlp.steps.stages.fewshot import FewShotJourneyClassifier, FewShotSettings  # noqa: E402
+from nlp.steps.stages.heads import fit_head  # noqa: E402
 from nlp.training.stages import adapt, confident_labels  # noqa: E402
 
-MULTIWOZ = ROOT.parent / "shared" / "data" / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+if not SHARED_DATA.is_dir():
+    SHARED_DATA = Path("/work/shared/data")
+MULTIWOZ = SHARED_DATA / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
+CROSSWOZ = SHARED_DATA / "dialogue_zh" / "crosswoz_turns.val.jsonl"
+BANKING77 = SHARED_DATA / "intent_en" / "banking77.train.csv"
+ZH_DOMAINS = ("attraction", "restaurant", "hotel", "metro", "taxi")
 ZH_DEV = ROOT / "tests" / "fixtures" / "stages" / "zh_dev.jsonl"
 ZH_HOLDOUT = ROOT / "tests" / "fixtures" / "stages" / "zh_holdout.jsonl"
 DEMO = ROOT / "data" / "demo"
@@ -76,6 +83,18 @@ MULTIWOZ_STAGES = {
              ["taxi", "cab", "car", "pick up", "picked up", "driver", "contact number"]),
     "train": ("a train journey: departure and arrival stations, times, days, tickets",
               ["train", "depart", "arrive", "leave", "station", "ticket", "travel time", "railway"]),
+}
+
+# The same for CrossWOZ (Beijing trip planning), in Chinese, as a Chinese team would write it.
+CROSSWOZ_STAGES = {
+    "attraction": ("景点", "游览北京的景点：门票、游玩时间、评分、开放时间、周边",
+                   ["景点", "门票", "游玩", "公园", "博物馆", "故宫", "参观"]),
+    "restaurant": ("餐馆", "找地方吃饭：菜系、推荐菜、人均消费、营业时间",
+                   ["餐馆", "餐厅", "吃饭", "推荐菜", "人均消费", "菜", "饭店"]),
+    "hotel": ("酒店", "找地方住：酒店类型、价格、评分、设施（wifi、停车、早餐）",
+              ["酒店", "住宿", "入住", "宾馆", "房间", "房费", "设施"]),
+    "metro": ("地铁", "坐地铁：出发地和目的地附近的地铁站", ["地铁", "地铁站", "站"]),
+    "taxi": ("出租车", "打车：出发地、目的地、车型和车牌", ["出租车", "打车", "车型", "车牌"]),
 }
 
 
@@ -277,8 +296,9 @@ def _in_pool(dialogue_id: str) -> bool:
     return int(hashlib.sha1(dialogue_id.encode()).hexdigest(), 16) % 10 < 3
 
 
-def load_multiwoz(path: Path = MULTIWOZ) -> tuple[list[dict], list[dict]]:
-    """(pool contacts, evaluation contacts); each has ``turns`` [(speaker, text)], ``gold`` and ``carried``."""
+def load_multiwoz(path: Path = MULTIWOZ, domains: Sequence[str] = DOMAINS) -> tuple[list[dict], list[dict]]:
+    """(pool contacts, evaluation contacts); each has ``turns`` [(speaker, text)], ``gold`` and ``carried``.
+    Also reads CrossWOZ (same row format; ``domains=ZH_DOMAINS``)."""
     dialogues: dict[str, list[dict]] = defaultdict(list)
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -291,9 +311,9 @@ def load_multiwoz(path: Path = MULTIWOZ) -> tuple[list[dict], list[dict]]:
         previous: str | frozenset | None = None
         for row in rows:
             acts = {a.lower() for a in row["act_domains"]}
-            domains = frozenset(acts & set(DOMAINS))
-            if domains:
-                label: str | frozenset | None = next(iter(domains)) if len(domains) == 1 else domains
+            found = frozenset(acts & set(domains))
+            if found:
+                label: str | frozenset | None = next(iter(found)) if len(found) == 1 else found
             elif "booking" in acts and previous is not None:
                 label = previous
             else:
@@ -324,7 +344,32 @@ def _carry(gold: list) -> list[str]:
     return out
 
 
-def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keywords: bool = True) -> Taxonomy:
+def subsample(contacts: list[dict], n: int | None, seed: int = 0) -> list[dict]:
+    """``n`` contacts drawn with a fixed seed (all of them when ``n`` is None or larger), in their order."""
+    if n is None or n >= len(contacts):
+        return contacts
+    chosen = set(random.Random(seed).sample(range(len(contacts)), n))
+    return [c for i, c in enumerate(contacts) if i in chosen]
+
+
+def crosswoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0,
+                      without: Sequence[str] = ()) -> Taxonomy:
+    """CrossWOZ's domains as stages (Chinese names, descriptions, keywords) with ``n_examples`` single-domain
+    pool customer turns of 8+ characters each as examples."""
+    rng = random.Random(seed)
+    candidates: dict[str, list[str]] = defaultdict(list)
+    for contact in pool:
+        for (speaker, text), g in zip(contact["turns"], contact["gold"], strict=True):
+            if isinstance(g, str) and speaker == "customer" and len(text) >= 8:
+                candidates[g].append(text)
+    stages = [Stage(id=domain, name=name, phase="in_sale", description=description, keywords=words,
+                    examples=rng.sample(sorted(candidates[domain]), n_examples))
+              for domain, (name, description, words) in CROSSWOZ_STAGES.items() if domain not in without]
+    return Taxonomy(name="crosswoz_domains", language="zh", stages=stages, issue_types=[])
+
+
+def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keywords: bool = True,
+                      without: Sequence[str] = ()) -> Taxonomy:
     """The domains as stages, with ``n_examples`` single-domain pool turns of 5+ words each as examples."""
     rng = random.Random(seed)
     candidates: dict[str, list[str]] = defaultdict(list)
@@ -334,6 +379,8 @@ def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keyw
                 candidates[g].append(text)
     stages = []
     for domain in DOMAINS:
+        if domain in without:
+            continue
         description, words = MULTIWOZ_STAGES[domain]
         stages.append(Stage(id=domain, name=domain, phase="in_sale", description=description,
                             keywords=words if keywords else [], examples=rng.sample(candidates[domain], n_examples)))

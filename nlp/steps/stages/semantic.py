@@ -1,0 +1,154 @@
+"""The encoder journey classifier: stages and issue types from sentence vectors, smoothed over the contact.
+
+Character n-grams cannot tell that "帮我推荐一个住的地方" is about a hotel; a multilingual sentence encoder
+(multilingual-e5-small, nlp/steps/encoder.py) can. Per level of the taxonomy (stages, issue types):
+
+- every category's texts (name, English name, description, each keyword, each example) are embedded once as
+  ``passage: `` (e5's convention for the documents being searched), utterances as ``query: ``;
+- an utterance's score for a category is a mix of its best cosine to one of the category's texts and its cosine
+  to the category's centroid, minus its cosine to the nearest *generic* utterance ("谢谢", "Is there anything
+  else?", ``models/stages/generic_utterances.txt``): what every stage shares says nothing about a stage;
+- keyword hits (the few-shot classifier's ``KeywordEvidence``) add ``keyword_weight`` where a keyword occurs.
+
+Scores become a likelihood per stage and ``other`` exactly as in the few-shot classifier (the same ``StageHMM``,
+entry factors and switch costs), with one addition for utterances that fit *no* stage: ``other`` competes in the
+per-utterance softmax with a fixed score ``other_score``, so an utterance that says something specific (far
+from the generic utterances) but close to none of the taxonomy's texts leans to ``other`` instead of being
+forced into the nearest stage. The confidence is the posterior of the chosen state.
+
+Every utterance is embedded once per batch (``classify_many``): stage and issue heads read the same vectors
+(``TextVectors`` memo, nlp/steps/stages/embedding.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from nlp.schema.taxonomy import Category, Taxonomy
+from nlp.steps.stages.embedding import TextVectors, shared_vectors
+from nlp.steps.stages.fewshot import (
+    _CONTEXT_SPEAKERS,
+    FewShotJourneyClassifier,
+    FewShotSettings,
+    KeywordEvidence,
+    generic_utterances,
+)
+
+
+@dataclass(frozen=True)
+class EncoderSettings(FewShotSettings):
+    """The few-shot settings, rescaled for cosine similarities of e5 vectors (docs/stages.md says how they were
+    chosen: on the MultiWOZ and CrossWOZ *pool* dialogues, never the evaluated ones)."""
+
+    example_weight: float = 0.5
+    centroid_weight: float = 0.5
+    keyword_weight: float = 0.05
+    temperature: float = 0.01
+    evidence_center: float = 0.02
+    evidence_slope: float = 150.0
+    other_score: float = -0.01  # ``other``'s score in the per-utterance softmax (stage scores are above generic)
+    generic_weight: float = 1.0
+    issue_min_evidence: float = 0.0
+
+
+class DenseCategoryScorer:
+    """Cosine evidence for one level of a taxonomy; ``evidence`` has the interface of ``CategoryScorer``."""
+
+    def __init__(self, categories: Sequence[tuple[str, Category]], ids: Sequence[str], settings: EncoderSettings,
+                 vectors: TextVectors, generic: Sequence[str] = ()) -> None:
+        self.ids = list(ids)
+        self.settings = settings
+        self.vectors = vectors
+        column = {c: i for i, c in enumerate(self.ids)}
+        texts, owners = [], []
+        for category_id, category in categories:
+            for text in dict.fromkeys(category.texts()):
+                texts.append(text)
+                owners.append(column[category_id])
+        self._owners = np.asarray(owners)
+        passages = vectors(texts, "passage") if texts else np.zeros((0, 1), dtype=np.float32)
+        self._passages = passages
+        centroids = np.zeros((len(self.ids), passages.shape[1]), dtype=np.float32)
+        for k in range(len(self.ids)):
+            if (self._owners == k).any():
+                mean = passages[self._owners == k].mean(axis=0)
+                centroids[k] = mean / (np.linalg.norm(mean) or 1.0)
+        self._centroids = centroids
+        self._generic = vectors(list(generic), "passage") if generic else None
+        self._keywords = KeywordEvidence(categories, self.ids)
+
+    def similarities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(texts, categories) mixed cosine (best text, centroid) and, per text, the best generic cosine."""
+        s = self.settings
+        q = self.vectors(list(texts), "query")
+        cosine = q @ self._passages.T
+        best = np.full((len(texts), len(self.ids)), -1.0, dtype=np.float32)
+        for k in range(len(self.ids)):
+            mine = self._owners == k
+            if mine.any():
+                best[:, k] = cosine[:, mine].max(axis=1)
+        mixed = s.example_weight * best + s.centroid_weight * (q @ self._centroids.T)
+        generic = (q @ self._generic.T).max(axis=1) if self._generic is not None else np.zeros(len(texts))
+        return mixed, generic
+
+    def evidence(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Scores above the generic level (plus keyword evidence), and zeros: the generic cosine is taken off
+        already."""
+        if not len(texts):
+            return np.zeros((0, len(self.ids))), np.zeros(0)
+        mixed, generic = self.similarities(texts)
+        keyword = 1.0 - np.exp(-self._keywords.scores(texts) / 2.5)
+        scores = mixed - self.settings.generic_weight * generic[:, None] + self.settings.keyword_weight * keyword
+        return scores, np.zeros(len(texts))
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return self.evidence(texts)[0]
+
+
+class EncoderJourneyClassifier(FewShotJourneyClassifier):
+    """``journey_classifier: encoder``: the few-shot classifier's sequence model over e5 similarities."""
+
+    name = "encoder"
+    version = "1"
+
+    def __init__(self, taxonomy: Taxonomy, settings: EncoderSettings | None = None,
+                 vectors: TextVectors | None = None) -> None:
+        super().__init__(taxonomy, settings or EncoderSettings())
+        self.vectors = vectors or shared_vectors()
+
+    @cached_property
+    def _stages(self) -> DenseCategoryScorer:  # type: ignore[override]
+        return DenseCategoryScorer([(s.id, s) for s in self.taxonomy.stages], self.stage_ids,
+                                   self.settings, self.vectors, generic_utterances())  # type: ignore[arg-type]
+
+    @cached_property
+    def _issues(self) -> DenseCategoryScorer | None:  # type: ignore[override]
+        if not self.taxonomy.issue_types:
+            return None
+        pairs = [(i.id, c) for i in self.taxonomy.issue_types for c in (i, *i.subtypes)]
+        return DenseCategoryScorer(pairs, [i.id for i in self.taxonomy.issue_types], self.settings,  # type: ignore[arg-type]
+                                   self.vectors, generic_utterances())
+
+    def emissions(self, texts: Sequence[str], speakers: Sequence[str]) -> np.ndarray:
+        """(utterances, stages + other) likelihoods: informative utterances spread over stages and ``other``
+        by a softmax in which ``other`` has the fixed score ``other_score``."""
+        s: EncoderSettings = self.settings  # type: ignore[assignment]
+        n, k = len(texts), len(self.stage_ids)
+        if n == 0:
+            return np.zeros((0, k + 1))
+        scores, _ = self._stages.evidence(texts)
+        logits = np.concatenate([scores, np.full((n, 1), s.other_score)], axis=1) / s.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        best = scores.max(axis=1)
+        informative = s.max_informative / (1.0 + np.exp(-s.evidence_slope * (best - s.evidence_center)))
+        out = (1.0 - informative)[:, None] + informative[:, None] * (k + 1) * probabilities
+        if s.context_weight != 1.0:
+            context = np.isin(np.asarray(speakers), _CONTEXT_SPEAKERS)
+            out[context] = out[context] ** s.context_weight
+        return out
