@@ -442,6 +442,198 @@ def run_grouped(grouped: dict[str, list[dict]], predictor: Predictor) -> dict:
     return {"pooled": pooled, "per_taxonomy": per, "turns_per_s": round(n_turns / seconds)}
 
 
+# -- the encoder classifier, banking77, discover (subsampled: the encoder embeds ~20-40 texts/s on 2 cores) --------
+EMB_CACHE = Path.home() / ".cache" / "journeylens" / "emb"
+_VECTORS = None
+
+
+def text_vectors():
+    """One ``TextVectors`` for the whole run, persisted under ``EMB_CACHE`` (outside the repository), so the
+    evaluation texts are embedded once across runs. Speed is measured separately, without the cache."""
+    global _VECTORS
+    if _VECTORS is None:
+        from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
+
+        _VECTORS = TextVectors(cache_dir=EMB_CACHE)
+        set_shared_vectors(_VECTORS)
+    return _VECTORS
+
+
+def encoder(settings=None) -> Predictor:
+    def predict(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+        from nlp.steps.stages.semantic import EncoderJourneyClassifier
+
+        classifier = EncoderJourneyClassifier(taxonomy, settings, vectors=text_vectors())
+        return [labels for labels, _ in classifier.label_sequences(sequences)]
+
+    return predict
+
+
+def _dialogues(name: str) -> tuple[list[dict], list[dict], Callable[..., Taxonomy], Sequence[str]]:
+    if name == "crosswoz":
+        pool, evaluation = load_multiwoz(CROSSWOZ, ZH_DOMAINS)
+        return pool, evaluation, crosswoz_taxonomy, ZH_DOMAINS
+    pool, evaluation = load_multiwoz()
+    return pool, evaluation, multiwoz_taxonomy, DOMAINS
+
+
+def compare_classifiers(name: str, n_dialogues: int = 150, without: Sequence[str] = ()) -> dict:
+    """Every classifier on the same ``n_dialogues`` evaluated dialogues (seeded subsample) of ``multiwoz`` or
+    ``crosswoz``: per-turn macro-F1, boundary F1, turns/s (the encoder's from cached vectors: its encoder speed
+    is ``encoder_speed``); the encoder's calibration; and, against a taxonomy ``without`` some domains, how
+    often their turns come out ``other`` (``out_of_taxonomy``)."""
+    from nlp.steps.stages.semantic import EncoderJourneyClassifier, EncoderSettings
+
+    pool, evaluation, make_taxonomy, domains = _dialogues(name)
+    chosen = subsample(evaluation, n_dialogues)
+    taxonomy = make_taxonomy(pool)
+    sequences = [c["turns"] for c in chosen]
+    results: dict = {"dialogues": len(chosen), "turns": sum(len(s) for s in sequences),
+                     "subsample": f"{len(chosen)} of {len(evaluation)} evaluated dialogues, seed 0"}
+    text_vectors()([t for s in sequences for _, t in s], "query")  # embed once, outside the timings
+    runs = {"baseline_stage_names": stage_name_baseline, "keyword": keyword_classifier, "fewshot": fewshot(),
+            "fewshot_adapted": adapted, "encoder": encoder(),
+            "encoder_no_keywords": encoder(EncoderSettings(keyword_weight=0.0))}
+    for run, predictor in runs.items():
+        started = time.perf_counter()
+        predictions = predictor(taxonomy, sequences)
+        seconds = time.perf_counter() - started
+        results[run] = {**score_dataset(chosen, predictions, domains), "turns_per_s": round(results["turns"] / seconds)}
+    results["calibration"] = {"fewshot": calibration(FewShotJourneyClassifier(taxonomy), chosen),
+                              "encoder": calibration(EncoderJourneyClassifier(taxonomy, vectors=text_vectors()),
+                                                     chosen)}
+    if without:
+        results["out_of_taxonomy"] = out_of_taxonomy(chosen, make_taxonomy(pool, without=without), without)
+    return results
+
+
+def out_of_taxonomy(contacts: list[dict], taxonomy: Taxonomy, without: Sequence[str]) -> dict:
+    """Turns of the domains the taxonomy lacks: share labelled ``other`` (should be high); turns of its own
+    domains: share labelled ``other`` (should be low) and macro-F1 over its stages."""
+    out = {"taxonomy_without": list(without)}
+    for run, predictor in (("keyword", keyword_classifier), ("fewshot", fewshot()), ("encoder", encoder())):
+        predictions = predictor(taxonomy, [c["turns"] for c in contacts])
+        missing = kept = missing_other = kept_other = 0
+        gold_kept, pred_kept = [], []
+        for contact, pred in zip(contacts, predictions, strict=True):
+            for g, p in zip(contact["gold"], pred, strict=True):
+                if not isinstance(g, str):
+                    continue
+                if g in without:
+                    missing += 1
+                    missing_other += p == OTHER
+                else:
+                    kept += 1
+                    kept_other += p == OTHER
+                    gold_kept.append(g)
+                    pred_kept.append(p)
+        out[run] = {"other_on_missing_domain_turns": round(missing_other / max(missing, 1), 4),
+                    "other_on_taxonomy_domain_turns": round(kept_other / max(kept, 1), 4),
+                    "macro_f1_taxonomy_domains": round(macro_f1(gold_kept, pred_kept, taxonomy.stage_ids), 4),
+                    "missing_domain_turns": missing, "taxonomy_domain_turns": kept}
+    return out
+
+
+def encoder_speed(n_texts: int = 256) -> dict:
+    """Texts/s of the e5 encoder itself (no cache), on ``n_texts`` MultiWOZ and CrossWOZ turns, batch 64."""
+    from nlp.steps.stages.embedding import TextVectors
+
+    texts = []
+    for path, domains in ((MULTIWOZ, DOMAINS), (CROSSWOZ, ZH_DOMAINS)):
+        _, evaluation = load_multiwoz(path, domains)
+        texts += [t for c in subsample(evaluation, 40, seed=1) for _, t in c["turns"]][: n_texts // 2]
+    vectors = TextVectors()
+    vectors(["warm up"], "query")
+    started, cpu = time.perf_counter(), time.process_time()
+    vectors(texts, "query")
+    seconds = time.perf_counter() - started
+    return {"texts": len(texts), "texts_per_s": round(len(texts) / seconds, 1),
+            "texts_per_cpu_s": round(len(texts) / (time.process_time() - cpu), 1), "load_average": os.getloadavg()}
+
+
+def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> dict:
+    """Issue types: banking77's 77 intents, each with ``per_intent`` example texts (and its name), as issue types
+    of a taxonomy; accuracy on ``test_per_intent`` other texts per intent (seeded), per classifier's scorer."""
+    import csv
+
+    from nlp.schema.taxonomy import IssueType
+    from nlp.steps.stages.fewshot import CategoryScorer
+    from nlp.steps.stages.keyword import KeywordMatcher
+    from nlp.steps.stages.semantic import DenseCategoryScorer, EncoderSettings
+
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    with BANKING77.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_intent[row["category"]].append(row["text"])
+    rng = random.Random(seed)
+    issues, tests = [], []
+    for intent in sorted(by_intent):
+        texts = rng.sample(by_intent[intent], per_intent + test_per_intent)
+        issues.append(IssueType(id=intent, name=intent.replace("_", " "), examples=texts[:per_intent]))
+        tests += [(t, intent) for t in texts[per_intent:]]
+    pairs = [(i.id, i) for i in issues]
+    ids = [i.id for i in issues]
+    texts = [t for t, _ in tests]
+    gold = [g for _, g in tests]
+    matcher = KeywordMatcher(pairs)
+    keyword = [max(sc, key=sc.get) if (sc := matcher.scores(t)) else None for t in texts]
+    out = {"intents": len(ids), "examples_per_intent": per_intent, "test_texts": len(texts)}
+    started = time.perf_counter()
+    sparse_scores = CategoryScorer(pairs, ids, FewShotSettings()).scores(texts)
+    fewshot_s = time.perf_counter() - started
+    text_vectors()(texts, "query")
+    started = time.perf_counter()
+    dense_scores = DenseCategoryScorer(pairs, ids, EncoderSettings(), text_vectors()).scores(texts)
+    encoder_s = time.perf_counter() - started
+    for run, predicted, seconds in (("keyword", keyword, None),
+                                    ("fewshot", [ids[i] for i in sparse_scores.argmax(axis=1)], fewshot_s),
+                                    ("encoder", [ids[i] for i in dense_scores.argmax(axis=1)], encoder_s)):
+        out[run] = {"accuracy": round(sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold), 4),
+                    "macro_f1": round(macro_f1(gold, [p or OTHER for p in predicted], ids), 4)}
+        if seconds is not None:
+            out[run]["texts_per_s_cached_vectors" if run == "encoder" else "texts_per_s"] = round(len(texts) / seconds)
+    return out
+
+
+def evaluate_discover(name: str, n_dialogues: int = 150, max_topics: int = 12) -> dict:
+    """``discover`` on the customer turns (single gold domain) of the same subsample as ``compare_classifiers``:
+    NMI and ARI of the clusters with the gold domains, and the drafted taxonomy used unedited by the encoder
+    classifier on the same dialogues, per-turn macro-F1 after mapping each drafted stage to its majority domain."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from nlp.discover import discover
+
+    pool, evaluation, _, domains = _dialogues(name)
+    chosen = subsample(evaluation, n_dialogues)
+    texts, gold = [], []
+    for contact in chosen:
+        for (speaker, text), g in zip(contact["turns"], contact["gold"], strict=True):
+            if speaker == "customer" and isinstance(g, str) and len(text.strip()) >= 4 and text not in texts:
+                texts.append(text)
+                gold.append(g)
+    started = time.perf_counter()
+    result = discover(texts, max_topics=max_topics, vectors=text_vectors())
+    seconds = time.perf_counter() - started
+    kept = result.labels >= 0
+    labels = result.labels[kept]
+    gold_kept = [g for g, k in zip(gold, kept.tolist(), strict=True) if k]
+    majority = {}
+    for i, topic in enumerate(result.topics):
+        members = [g for g, label in zip(gold_kept, labels.tolist(), strict=True) if label == i]
+        majority[topic.id] = max(set(members), key=members.count)
+    draft = result.taxonomy(f"{name}_draft")
+    predictions = encoder()(draft, [c["turns"] for c in chosen])
+    mapped = [[majority.get(p, OTHER) for p in pred] for pred in predictions]
+    scored = score_dataset(chosen, mapped, domains)
+    return {"utterances": len(texts), "topics": len(result.topics), "noise": result.noise,
+            "nmi": round(float(normalized_mutual_info_score(gold_kept, labels)), 4),
+            "ari": round(float(adjusted_rand_score(gold_kept, labels)), 4),
+            "seconds_cached_vectors": round(seconds, 1),
+            "draft_turn_macro_f1_majority_mapped": scored["turn_macro_f1"],
+            "draft_boundary_f1_tol0": scored["boundary_f1_tol0"],
+            "topic_names": {t.id: [t.name, majority[t.id], t.size] for t in result.topics}}
+
+
 # -- main -------------------------------------------------------------------------------------------------
 def evaluate_multiwoz(settings: FewShotSettings | None = None) -> dict:
     pool, evaluation = load_multiwoz()
@@ -615,6 +807,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["multiwoz", "zh_dev", "zh_holdout", "demo", "speed"])
     parser.add_argument("--demo-limit", type=int, help="only the first N demo contacts")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--subsample", type=int, default=150, help="dialogues per dataset for the encoder "
+                        "comparisons (crosswoz, multiwoz_compare, discover)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results: dict = {}
@@ -640,6 +834,20 @@ def main() -> None:
     if "reason" in args.datasets:
         results["reason"] = reason_stage_accuracy()
         print(json.dumps({"reason": results["reason"]}, indent=1), flush=True)
+    for name, without in (("multiwoz_compare", ("taxi", "attraction")), ("crosswoz", ("restaurant",))):
+        if name in args.datasets:
+            dataset = "multiwoz" if name == "multiwoz_compare" else "crosswoz"
+            results[name] = compare_classifiers(dataset, args.subsample, without)
+            print(json.dumps({name: results[name]}, indent=1), flush=True)
+    if "banking77" in args.datasets:
+        results["banking77"] = banking77()
+        print(json.dumps({"banking77": results["banking77"]}, indent=1), flush=True)
+    if "discover" in args.datasets:
+        results["discover"] = {name: evaluate_discover(name, args.subsample) for name in ("crosswoz", "multiwoz")}
+        print(json.dumps({"discover": results["discover"]}, indent=1, ensure_ascii=False), flush=True)
+    if "encoder_speed" in args.datasets:
+        results["encoder_speed"] = encoder_speed()
+        print(json.dumps({"encoder_speed": results["encoder_speed"]}, indent=1), flush=True)
     if "speed" in args.datasets:
         results["speed"] = measure_speed()
         print(json.dumps({"speed": results["speed"]}, indent=1), flush=True)

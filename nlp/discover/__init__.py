@@ -216,7 +216,8 @@ def representatives(texts: Sequence[str], vectors: np.ndarray, members: np.ndarr
 # -- the whole command --------------------------------------------------------------------------------------
 def discover(texts: Sequence[str], seen: int | None = None, language: str | None = None, max_topics: int = 12,
              taxonomy: Taxonomy | None = None, vectors: TextVectors | None = None,
-             progress: Callable[[str], None] | None = None, min_share: float = 0.01) -> Discovery:
+             progress: Callable[[str], None] | None = None, min_share: float = 0.01,
+             settings=None) -> Discovery:
     """Cluster and name ``texts`` (customer utterances); with ``taxonomy``, how well it covers each cluster."""
     from nlp.steps.redact import Redactor
 
@@ -244,17 +245,18 @@ def discover(texts: Sequence[str], seen: int | None = None, language: str | None
     result = Discovery(topics, len(texts), seen if seen is not None else len(texts), int((labels < 0).sum()),
                        language, labels, texts)
     if taxonomy is not None:
-        result.emerging = coverage(result, taxonomy, vectors)
+        result.emerging = coverage(result, taxonomy, vectors, settings)
     return result
 
 
-def coverage(result: Discovery, taxonomy: Taxonomy, vectors: TextVectors, max_other: float = 0.5) -> list[Topic]:
+def coverage(result: Discovery, taxonomy: Taxonomy, vectors: TextVectors, settings=None,
+             max_other: float = 0.5) -> list[Topic]:
     """Per topic, the existing taxonomy's best stage for its utterances (``EncoderJourneyClassifier`` evidence,
     one utterance at a time) and the share it would call ``other``; the topics where that share is at least
     ``max_other`` or no stage takes half of the utterances are returned as emerging."""
     from nlp.steps.stages.semantic import EncoderJourneyClassifier
 
-    classifier = EncoderJourneyClassifier(taxonomy, vectors=vectors)
+    classifier = EncoderJourneyClassifier(taxonomy, settings, vectors=vectors)
     emissions = classifier.emissions(result.texts, ["customer"] * len(result.texts))
     states = classifier.states
     chosen = emissions.argmax(axis=1)

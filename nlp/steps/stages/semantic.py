@@ -6,8 +6,9 @@ Character n-grams cannot tell that "帮我推荐一个住的地方" is about a h
 - every category's texts (name, English name, description, each keyword, each example) are embedded once as
   ``passage: `` (e5's convention for the documents being searched), utterances as ``query: ``;
 - an utterance's score for a category is a mix of its best cosine to one of the category's texts and its cosine
-  to the category's centroid, minus its cosine to the nearest *generic* utterance ("谢谢", "Is there anything
-  else?", ``models/stages/generic_utterances.txt``): what every stage shares says nothing about a stage;
+  to the category's centroid; how much it says at all is how far that (or ``other_score``) is above its cosine to
+  the nearest *generic* utterance ("谢谢", "Is there anything else?", ``models/stages/generic_utterances.txt``):
+  what every stage shares says nothing about a stage;
 - keyword hits (the few-shot classifier's ``KeywordEvidence``) add ``keyword_weight`` where a keyword occurs.
 
 Scores become a likelihood per stage and ``other`` exactly as in the few-shot classifier (the same ``StageHMM``,
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy.special import expit
 
 from nlp.schema.taxonomy import Category, Taxonomy
 from nlp.steps.stages.embedding import TextVectors, shared_vectors
@@ -50,7 +52,7 @@ class EncoderSettings(FewShotSettings):
     temperature: float = 0.01
     evidence_center: float = 0.02
     evidence_slope: float = 150.0
-    other_score: float = -0.01  # ``other``'s score in the per-utterance softmax (stage scores are above generic)
+    other_score: float = 0.80  # ``other``'s cosine in the per-utterance softmax: a stage must fit better
     generic_weight: float = 1.0
     issue_min_evidence: float = 0.0
 
@@ -96,17 +98,17 @@ class DenseCategoryScorer:
         return mixed, generic
 
     def evidence(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Scores above the generic level (plus keyword evidence), and zeros: the generic cosine is taken off
-        already."""
+        """(texts, categories) mixed cosine plus keyword evidence, and per text the best generic cosine."""
         if not len(texts):
             return np.zeros((0, len(self.ids))), np.zeros(0)
         mixed, generic = self.similarities(texts)
         keyword = 1.0 - np.exp(-self._keywords.scores(texts) / 2.5)
-        scores = mixed - self.settings.generic_weight * generic[:, None] + self.settings.keyword_weight * keyword
-        return scores, np.zeros(len(texts))
+        return mixed + self.settings.keyword_weight * keyword, generic
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        return self.evidence(texts)[0]
+        """Evidence above the generic level: > 0 where a category fits better than "谢谢" does."""
+        scores, generic = self.evidence(texts)
+        return scores - self.settings.generic_weight * generic[:, None]
 
 
 class EncoderJourneyClassifier(FewShotJourneyClassifier):
@@ -140,15 +142,28 @@ class EncoderJourneyClassifier(FewShotJourneyClassifier):
         n, k = len(texts), len(self.stage_ids)
         if n == 0:
             return np.zeros((0, k + 1))
-        scores, _ = self._stages.evidence(texts)
+        scores, generic = self._stages.evidence(texts)
         logits = np.concatenate([scores, np.full((n, 1), s.other_score)], axis=1) / s.temperature
         logits -= logits.max(axis=1, keepdims=True)
         probabilities = np.exp(logits)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        best = scores.max(axis=1)
-        informative = s.max_informative / (1.0 + np.exp(-s.evidence_slope * (best - s.evidence_center)))
+        best = np.maximum(scores.max(axis=1), s.other_score) - s.generic_weight * generic
+        informative = s.max_informative * expit(s.evidence_slope * (best - s.evidence_center))
         out = (1.0 - informative)[:, None] + informative[:, None] * (k + 1) * probabilities
         if s.context_weight != 1.0:
             context = np.isin(np.asarray(speakers), _CONTEXT_SPEAKERS)
             out[context] = out[context] ** s.context_weight
+        return out
+
+    def entry(self, emissions: np.ndarray) -> np.ndarray:
+        """Per utterance and state, the factor on switching into it: 1 for the state the utterance favours most,
+        falling to ``entry_floor`` for states it favours least; an utterance that favours none (all
+        likelihoods equal: "谢谢") gives every stage the floor, so a topic starts where it is mentioned."""
+        s = self.settings
+        k = len(self.stage_ids)
+        out = np.ones_like(emissions)
+        if len(emissions):
+            top, low = emissions.max(axis=1, keepdims=True), emissions.min(axis=1, keepdims=True)
+            share = (emissions[:, :k] - low) / (top - low + 0.05 * top)
+            out[:, :k] = s.entry_floor + (s.entry_gain - s.entry_floor) * share ** s.entry_power
         return out
