@@ -364,7 +364,8 @@ def crosswoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0,
                 candidates[g].append(text)
     stages = [Stage(id=domain, name=name, phase="in_sale", description=description, keywords=words,
                     examples=rng.sample(sorted(candidates[domain]), n_examples))
-              for domain, (name, description, words) in CROSSWOZ_STAGES.items() if domain not in without]
+              for domain, (name, description, words) in CROSSWOZ_STAGES.items()]  # same examples whatever is left out
+    stages = [stage for stage in stages if stage.id not in without]
     return Taxonomy(name="crosswoz_domains", language="zh", stages=stages, issue_types=[])
 
 
@@ -379,11 +380,11 @@ def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keyw
                 candidates[g].append(text)
     stages = []
     for domain in DOMAINS:
-        if domain in without:
-            continue
         description, words = MULTIWOZ_STAGES[domain]
-        stages.append(Stage(id=domain, name=domain, phase="in_sale", description=description,
-                            keywords=words if keywords else [], examples=rng.sample(candidates[domain], n_examples)))
+        examples = rng.sample(candidates[domain], n_examples)  # drawn for every domain: the same whatever is left out
+        if domain not in without:
+            stages.append(Stage(id=domain, name=domain, phase="in_sale", description=description,
+                                keywords=words if keywords else [], examples=examples))
     return Taxonomy(name="multiwoz_domains", language="en", stages=stages,
                     issue_types=[])
 
@@ -507,11 +508,11 @@ def compare_classifiers(name: str, n_dialogues: int = 150, without: Sequence[str
     return results
 
 
-def out_of_taxonomy(contacts: list[dict], taxonomy: Taxonomy, without: Sequence[str]) -> dict:
+def out_of_taxonomy(contacts: list[dict], taxonomy: Taxonomy, without: Sequence[str], settings=None) -> dict:
     """Turns of the domains the taxonomy lacks: share labelled ``other`` (should be high); turns of its own
     domains: share labelled ``other`` (should be low) and macro-F1 over its stages."""
     out = {"taxonomy_without": list(without)}
-    for run, predictor in (("keyword", keyword_classifier), ("fewshot", fewshot()), ("encoder", encoder())):
+    for run, predictor in (("keyword", keyword_classifier), ("fewshot", fewshot()), ("encoder", encoder(settings))):
         predictions = predictor(taxonomy, [c["turns"] for c in contacts])
         missing = kept = missing_other = kept_other = 0
         gold_kept, pred_kept = [], []

@@ -78,7 +78,8 @@ def test_each_utterance_is_embedded_once_for_stages_and_issue_types() -> None:
     classifier = EncoderJourneyClassifier(base, TOY, vectors=vectors)
     classifier.classify_many([])  # builds nothing
     pipeline = Pipeline(PipelineConfig(journey_classifier="keyword"))
-    turns = [{"speaker": "customer", "text": "房间太吵了，我要换房间"}, {"speaker": "agent", "text": "好的，马上为您处理"}]
+    turns = [{"speaker": "customer", "text": "房间太吵了，我要换房间"},
+             {"speaker": "agent", "text": "好的，马上为您处理"}]
     docs = [pipeline.prepare(Transcript(id=f"t{i}", channel="chat", turns=turns)) for i in range(3)]
     classifier.classify_many(docs)  # taxonomy texts (stages, issue types, generic), then the utterances once
     before = vectors.encoded
@@ -105,7 +106,8 @@ def test_text_vectors_persist_on_disk(tmp_path: Path) -> None:
 
 
 ARCHIVE_TURNS = {
-    "hotel": ["酒店房间太小了能换一间吗", "我想入住一家安静的酒店", "房间的空调坏了", "酒店可以提前入住吗", "住两晚房间多少钱"],
+    "hotel": ["酒店房间太小了能换一间吗", "我想入住一家安静的酒店", "房间的空调坏了", "酒店可以提前入住吗",
+              "住两晚房间多少钱"],
     "food": ["这家餐馆的菜太咸了", "想找个地方吃火锅", "餐厅的菜什么时候上", "附近有好吃的川菜吗", "吃完饭想打包"],
     "taxi": ["帮我叫一辆出租车", "司机怎么还没到", "打车去机场多少钱", "出租车司机绕路了", "能帮我打车回酒店吗"],
 }

@@ -48,13 +48,15 @@ class EncoderSettings(FewShotSettings):
 
     example_weight: float = 0.5
     centroid_weight: float = 0.5
-    keyword_weight: float = 0.05
-    temperature: float = 0.01
-    evidence_center: float = 0.02
+    keyword_weight: float = 0.1
+    temperature: float = 0.005
+    evidence_center: float = 0.06
     evidence_slope: float = 150.0
-    other_score: float = 0.80  # ``other``'s cosine in the per-utterance softmax: a stage must fit better
+    other_score: float | None = None  # ``other``'s score in the utterance softmax; None: ``self_fit`` of the taxonomy
+    other_quantile: float = 0.4  # ``self_fit``: this quantile of the taxonomy texts' cosine to their own stage
     generic_weight: float = 1.0
     issue_min_evidence: float = 0.0
+    taxonomy_prefix: str = "query"  # e5 prefix of the taxonomy's texts: "query" (symmetric) measured better
 
 
 class DenseCategoryScorer:
@@ -72,7 +74,7 @@ class DenseCategoryScorer:
                 texts.append(text)
                 owners.append(column[category_id])
         self._owners = np.asarray(owners)
-        passages = vectors(texts, "passage") if texts else np.zeros((0, 1), dtype=np.float32)
+        passages = vectors(texts, settings.taxonomy_prefix) if texts else np.zeros((0, 1), dtype=np.float32)
         self._passages = passages
         centroids = np.zeros((len(self.ids), passages.shape[1]), dtype=np.float32)
         for k in range(len(self.ids)):
@@ -80,8 +82,22 @@ class DenseCategoryScorer:
                 mean = passages[self._owners == k].mean(axis=0)
                 centroids[k] = mean / (np.linalg.norm(mean) or 1.0)
         self._centroids = centroids
-        self._generic = vectors(list(generic), "passage") if generic else None
+        self._generic = vectors(list(generic), settings.taxonomy_prefix) if generic else None
+        self.self_fit = self._self_fit(settings.other_quantile)
         self._keywords = KeywordEvidence(categories, self.ids)
+
+    def _self_fit(self, quantile: float) -> float:
+        """How well the taxonomy's own texts fit their own category (each text's best cosine to another text of
+        it, the ``quantile`` over texts): the level an utterance must reach to belong; it follows the language and
+        the encoder's cosine scale (e5's Chinese cosines run higher than its English ones)."""
+        if len(self._owners) < 2:
+            return 0.0
+        cosine = self._passages @ self._passages.T
+        np.fill_diagonal(cosine, -1.0)
+        same = self._owners[:, None] == self._owners[None, :]
+        best = np.where(same, cosine, -1.0).max(axis=1)
+        best = best[best > -1.0]
+        return float(np.quantile(best, quantile)) if len(best) else 0.0
 
     def similarities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(texts, categories) mixed cosine (best text, centroid) and, per text, the best generic cosine."""
@@ -143,11 +159,12 @@ class EncoderJourneyClassifier(FewShotJourneyClassifier):
         if n == 0:
             return np.zeros((0, k + 1))
         scores, generic = self._stages.evidence(texts)
-        logits = np.concatenate([scores, np.full((n, 1), s.other_score)], axis=1) / s.temperature
+        other = s.other_score if s.other_score is not None else self._stages.self_fit
+        logits = np.concatenate([scores, np.full((n, 1), other)], axis=1) / s.temperature
         logits -= logits.max(axis=1, keepdims=True)
         probabilities = np.exp(logits)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        best = np.maximum(scores.max(axis=1), s.other_score) - s.generic_weight * generic
+        best = np.maximum(scores.max(axis=1), other) - s.generic_weight * generic
         informative = s.max_informative * expit(s.evidence_slope * (best - s.evidence_center))
         out = (1.0 - informative)[:, None] + informative[:, None] * (k + 1) * probabilities
         if s.context_weight != 1.0:
