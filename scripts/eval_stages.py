@@ -494,7 +494,7 @@ def compare_classifiers(name: str, n_dialogues: int = 150, without: Sequence[str
     text_vectors()([t for s in sequences for _, t in s], "query")  # embed once, outside the timings
     runs = {"baseline_stage_names": stage_name_baseline, "keyword": keyword_classifier, "fewshot": fewshot(),
             "fewshot_adapted": adapted, "encoder": encoder(),
-            "encoder_no_keywords": encoder(EncoderSettings(keyword_weight=0.0))}
+            "encoder_no_keywords_no_other": encoder(EncoderSettings(keyword_weight=0.0, other_score=0.0))}
     for run, predictor in runs.items():
         started = time.perf_counter()
         predictions = predictor(taxonomy, sequences)
@@ -552,6 +552,38 @@ def encoder_speed(n_texts: int = 256) -> dict:
             "texts_per_cpu_s": round(len(texts) / (time.process_time() - cpu), 1), "load_average": os.getloadavg()}
 
 
+def pipeline_speed(n_contacts: int = 20) -> dict:
+    """Transcripts/s of the whole pipeline (redaction, sentences, classifier, lexicon emotion, segments) with
+    ``keyword`` and with ``encoder`` (a fresh, uncached ``TextVectors``: every utterance through e5), same run, on
+    the first ``n_contacts`` demo contacts; the encoder loaded beforehand (its load is not counted)."""
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.readers import iter_records
+    from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
+
+    transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
+                                                strict=False) if r.transcript is not None]
+    out: dict = {"contacts": len(transcripts), "turns": sum(len(t.turns) for t in transcripts)}
+    vectors = TextVectors()
+    vectors(["warm up"], "query")
+    set_shared_vectors(vectors)
+    try:
+        for spec in ("keyword", "encoder"):
+            pipeline = Pipeline(PipelineConfig(journey_classifier=spec))
+            pipeline.analyze(transcripts[:1])  # taxonomy texts embedded, lazy parts built
+            started = time.perf_counter()
+            docs = pipeline.analyze(transcripts[1:])
+            seconds = time.perf_counter() - started
+            utterances = sum(len(d.utterances) for d in docs)
+            out[spec] = {"transcripts_per_s": round((len(transcripts) - 1) / seconds, 2),
+                         "utterances_per_s": round(utterances / seconds, 1)}
+    finally:
+        set_shared_vectors(_VECTORS)
+    out["encoder_vs_keyword"] = round(out["encoder"]["transcripts_per_s"] / out["keyword"]["transcripts_per_s"], 4)
+    out["load_average"] = os.getloadavg()
+    return out
+
+
 def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> dict:
     """Issue types: banking77's 77 intents, each with ``per_intent`` example texts (and its name), as issue types
     of a taxonomy; accuracy on ``test_per_intent`` other texts per intent (seeded), per classifier's scorer."""
@@ -570,8 +602,8 @@ def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> 
     issues, tests = [], []
     for intent in sorted(by_intent):
         texts = rng.sample(by_intent[intent], per_intent + test_per_intent)
-        issues.append(IssueType(id=intent, name=intent.replace("_", " "), examples=texts[:per_intent]))
-        tests += [(t, intent) for t in texts[per_intent:]]
+        issues.append(IssueType(id=intent.lower(), name=intent.replace("_", " "), examples=texts[:per_intent]))
+        tests += [(t, intent.lower()) for t in texts[per_intent:]]
     pairs = [(i.id, i) for i in issues]
     ids = [i.id for i in issues]
     texts = [t for t, _ in tests]
@@ -820,11 +852,13 @@ def main() -> None:
              ("fewshot_adapted", adapted))
     if "zh_dev" in args.datasets:
         grouped = load_zh_dev()
-        results["zh_dev"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}
+        results["zh_dev"] = {run: run_grouped(grouped, predictor)
+                             for run, predictor in (*plain, ("encoder", encoder()))}
         print(json.dumps({"zh_dev": results["zh_dev"]}, indent=1, ensure_ascii=False), flush=True)
     if "zh_holdout" in args.datasets:
         grouped = load_zh_dev(ZH_HOLDOUT)
-        results["zh_holdout"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}
+        results["zh_holdout"] = {run: run_grouped(grouped, predictor)
+                                 for run, predictor in (*plain, ("encoder", encoder()))}
         print(json.dumps({"zh_holdout": results["zh_holdout"]}, indent=1, ensure_ascii=False), flush=True)
     if "demo" in args.datasets:
         results["demo"] = evaluate_demo(load_demo(args.demo_limit), plain)
@@ -846,6 +880,9 @@ def main() -> None:
     if "discover" in args.datasets:
         results["discover"] = {name: evaluate_discover(name, args.subsample) for name in ("crosswoz", "multiwoz")}
         print(json.dumps({"discover": results["discover"]}, indent=1, ensure_ascii=False), flush=True)
+    if "pipeline_speed" in args.datasets:
+        results["pipeline_speed"] = pipeline_speed()
+        print(json.dumps({"pipeline_speed": results["pipeline_speed"]}, indent=1), flush=True)
     if "encoder_speed" in args.datasets:
         results["encoder_speed"] = encoder_speed()
         print(json.dumps({"encoder_speed": results["encoder_speed"]}, indent=1), flush=True)

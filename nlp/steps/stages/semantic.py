@@ -53,7 +53,7 @@ class EncoderSettings(FewShotSettings):
     evidence_center: float = 0.06
     evidence_slope: float = 150.0
     other_score: float | None = None  # ``other``'s score in the utterance softmax; None: ``self_fit`` of the taxonomy
-    other_quantile: float = 0.4  # ``self_fit``: this quantile of the taxonomy texts' cosine to their own stage
+    other_quantile: float = 0.25  # ``self_fit``: this quantile of the taxonomy texts' cosine to their own stage
     generic_weight: float = 1.0
     issue_min_evidence: float = 0.0
     taxonomy_prefix: str = "query"  # e5 prefix of the taxonomy's texts: "query" (symmetric) measured better
@@ -87,17 +87,22 @@ class DenseCategoryScorer:
         self._keywords = KeywordEvidence(categories, self.ids)
 
     def _self_fit(self, quantile: float) -> float:
-        """How well the taxonomy's own texts fit their own category (each text's best cosine to another text of
-        it, the ``quantile`` over texts): the level an utterance must reach to belong; it follows the language and
-        the encoder's cosine scale (e5's Chinese cosines run higher than its English ones)."""
-        if len(self._owners) < 2:
-            return 0.0
+        """How well the taxonomy's own texts fit their own category, on the scale of ``similarities`` (each text's
+        best cosine to another text of it and its cosine to the centroid of the others, mixed; the ``quantile``
+        over texts): the level an utterance must reach to belong. It follows the language and the encoder's
+        cosine scale (e5's Chinese cosines run higher than its English ones)."""
+        s = self.settings
         cosine = self._passages @ self._passages.T
         np.fill_diagonal(cosine, -1.0)
-        same = self._owners[:, None] == self._owners[None, :]
-        best = np.where(same, cosine, -1.0).max(axis=1)
-        best = best[best > -1.0]
-        return float(np.quantile(best, quantile)) if len(best) else 0.0
+        fits = []
+        for i, k in enumerate(self._owners.tolist()):
+            others = np.flatnonzero((self._owners == k) & (np.arange(len(self._owners)) != i))
+            if len(others):
+                centroid = self._passages[others].mean(axis=0)
+                centroid /= np.linalg.norm(centroid) or 1.0
+                fits.append(s.example_weight * cosine[i, others].max()
+                            + s.centroid_weight * float(self._passages[i] @ centroid))
+        return float(np.quantile(fits, quantile)) if fits else 0.0
 
     def similarities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(texts, categories) mixed cosine (best text, centroid) and, per text, the best generic cosine."""
