@@ -602,8 +602,9 @@ def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> 
     issues, tests = [], []
     for intent in sorted(by_intent):
         texts = rng.sample(by_intent[intent], per_intent + test_per_intent)
-        issues.append(IssueType(id=intent.lower(), name=intent.replace("_", " "), examples=texts[:per_intent]))
-        tests += [(t, intent.lower()) for t in texts[per_intent:]]
+        intent_id = re.sub(r"[^a-z0-9_]", "", intent.lower())
+        issues.append(IssueType(id=intent_id, name=intent.replace("_", " "), examples=texts[:per_intent]))
+        tests += [(t, intent_id) for t in texts[per_intent:]]
     pairs = [(i.id, i) for i in issues]
     ids = [i.id for i in issues]
     texts = [t for t, _ in tests]

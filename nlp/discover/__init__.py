@@ -4,8 +4,8 @@
    once in bounded memory; the number sampled and seen is reported). Utterances without content ("好的",
    "thanks": shorter than ``min_chars``, or nearly a generic utterance) are left out.
 2. **Embed** them with the e5 encoder (``query: ``, one pass, ``TextVectors``).
-3. **Cluster** with scikit-learn's agglomerative clustering (Ward linkage on unit vectors, i.e. cosine); the
-   number of topics (2 … ``max_topics``) is the one with the best silhouette; clusters under ``min_share`` of
+3. **Cluster** with scikit-learn's agglomerative clustering (Ward linkage on centred unit vectors); the number
+   of topics (``max_topics // 2`` … ``max_topics``) is the one with the best silhouette; clusters under ``min_share`` of
    the sample are reported as noise and do not become stages.
 4. **Name** each cluster by class-based TF-IDF (c-TF-IDF, as BERTopic does) over jieba words for Chinese and
    lower-cased words for English, stop words removed; a term becomes a keyword of the cluster where it is most
@@ -123,20 +123,25 @@ def detect_language(texts: Sequence[str]) -> str:
 # -- 3. clustering ----------------------------------------------------------------------------------------
 def cluster(vectors: np.ndarray, max_topics: int = 12, min_share: float = 0.01,
             progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """Topic index per vector (-1: a cluster under ``min_share``); the number of clusters has the best
-    silhouette (cosine) among 2 … ``max_topics``."""
+    """Topic index per vector (-1: a cluster under ``min_share``). The vectors are centred first (what every
+    utterance shares, e5's common direction, says nothing about topics); the number of clusters has the best
+    silhouette (cosine) among ``max_topics // 2`` … ``max_topics`` (on customer turns silhouettes are flat and
+    favour 2–3 clusters that follow the dialogue act, "what is its rating?" vs "its phone number?", rather than the
+    topic)."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import silhouette_score
 
     n = len(vectors)
     if n < 4:
         return np.zeros(n, dtype=int)
+    vectors = vectors - vectors.mean(axis=0)
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     model = AgglomerativeClustering(n_clusters=2, linkage="ward", compute_full_tree=True)
     model.fit(vectors)
     children = model.children_
     best_labels, best_score = None, -2.0
     sample = np.random.default_rng(0).choice(n, size=min(n, 3000), replace=False)
-    for k in range(2, min(max_topics, n - 1) + 1):
+    for k in range(max(2, max_topics // 2), min(max_topics, n - 1) + 1):
         labels = _cut(children, n, k)
         score = silhouette_score(vectors[sample], labels[sample], metric="cosine")
         if progress:

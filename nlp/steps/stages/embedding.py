@@ -82,7 +82,7 @@ class TextVectors:
                 self._save(list(missing), vectors)
             if not keys:
                 return np.zeros((0, 0), dtype=np.float32)
-            return np.stack([self._memo[k] if k in self._memo else self._disk[k] for k in keys])
+            return np.stack([self._memo[k] if k in self._memo else self._disk[k] for k in keys]).astype(np.float32)
 
     def _remember(self, key: str, vector: np.ndarray) -> None:
         self._memo[key] = vector
