@@ -23,6 +23,18 @@ unlabelled contacts it then labels, or plain few-shot where ``adapt`` declines (
 ``adapt_study``); ``--datasets reason`` (not in the default run) how often the contact's reason stage (its first
 non-``other`` segment's stage, what the analytics count) is the planted one on the first 600 demo contacts.
 
+Not in the default run, because the ``encoder`` classifier embeds only ~20-40 texts/s on 2 cores (vectors are
+cached under ~/.cache/journeylens/emb, outside the repository; ``--subsample`` dialogues per dataset, default 150):
+
+- ``multiwoz_compare`` / ``crosswoz``: every classifier, ``encoder`` included, on the same seeded subsample of the
+  evaluated MultiWOZ dev / CrossWOZ val (Chinese) dialogues; calibration; ``out_of_taxonomy``: the same dialogues
+  against a taxonomy without some domains (how often their turns come out ``other``);
+- ``banking77``: issue types, the 77 intents with 5 examples each, accuracy on 10 other texts per intent;
+- ``discover``: ``journeylens discover`` on the subsamples' customer turns, NMI / ARI against the gold domains, and
+  the drafted taxonomy used unedited (per-turn macro-F1 after mapping each drafted stage to its majority domain);
+- ``pipeline_speed``: transcripts/s of the whole pipeline with ``keyword`` and with ``encoder``, same run;
+  ``encoder_speed``: texts/s of the e5 encoder itself.
+
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
 
