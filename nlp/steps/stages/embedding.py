@@ -1,8 +1,9 @@
 """Sentence vectors for the stage, issue-type and discovery heads: one encoder pass per distinct text.
 
-``TextVectors`` wraps the e5 encoder (nlp/steps/encoder.py) with a memo keyed by (kind, text): the pipeline
-embeds a batch's utterances once (``query: ``) and every head that needs them (stages, issue types, discovery)
-reads the same vectors; a taxonomy's texts are embedded once per process (``passage: ``). With ``cache_dir``
+``TextVectors`` wraps the e5 encoder (nlp/steps/encoder.py) with a memo keyed by (prefix, text), the last 20,000
+texts (~30 MB): the pipeline embeds a batch's utterances once (``query: ``) and every head that needs them
+(stages, issue types, discovery) reads the same vectors; a taxonomy's texts are embedded once per process. With
+``cache_dir``
 (or ``$JOURNEYLENS_EMBEDDING_CACHE``) vectors also persist on disk as ``.npz`` shards, which evaluation scripts
 use so that a second run does not pay for the encoder again. ``shared_vectors()`` is the process-wide instance,
 so the encoder (~1.2 GB resident) is loaded once however many taxonomies a run uses.
@@ -33,7 +34,7 @@ class TextVectors:
     """Unit vectors per text, computed in batches, remembered (up to ``max_memo`` in memory, all on disk)."""
 
     def __init__(self, encode: EncodeFn | None = None, cache_dir: str | Path | None = None,
-                 max_memo: int = 200_000, batch_size: int = 64, max_length: int = 128, model_id: str = "e5") -> None:
+                 max_memo: int = 20_000, batch_size: int = 64, max_length: int = 128, model_id: str = "e5") -> None:
         self._encode = encode
         self.batch_size = batch_size
         self.max_length = max_length
@@ -67,22 +68,29 @@ class TextVectors:
         """(len(texts), dim) float32 unit vectors; each distinct missing text is encoded once."""
         keys = [_key(kind, t) for t in texts]
         with self._lock:
+            found: dict[str, np.ndarray] = {}
             missing: dict[str, str] = {}
             for key, text in zip(keys, texts, strict=True):
-                if key not in self._memo and key not in missing:
-                    if key in self._disk:
-                        self._remember(key, self._disk[key])
-                    else:
-                        missing[key] = text
+                if key in found or key in missing:
+                    continue
+                vector = self._memo.get(key)
+                if vector is None:
+                    vector = self._disk.get(key)
+                if vector is None:
+                    missing[key] = text
+                else:
+                    found[key] = vector
+                    self._remember(key, vector)
             if missing:
                 vectors = np.asarray(self.encode_fn(list(missing.values()), kind), dtype=np.float32)
                 self.encoded += len(missing)
                 for key, vector in zip(missing, vectors, strict=True):
+                    found[key] = vector
                     self._remember(key, vector)
                 self._save(list(missing), vectors)
             if not keys:
                 return np.zeros((0, 0), dtype=np.float32)
-            return np.stack([self._memo[k] if k in self._memo else self._disk[k] for k in keys]).astype(np.float32)
+            return np.stack([found[k] for k in keys]).astype(np.float32)
 
     def _remember(self, key: str, vector: np.ndarray) -> None:
         self._memo[key] = vector
