@@ -103,6 +103,9 @@ def test_text_vectors_persist_on_disk(tmp_path: Path) -> None:
     second = TextVectors(counting, cache_dir=tmp_path)(["打车", "酒店"], "query")
     assert calls == [2]
     np.testing.assert_allclose(first[::-1], second, atol=1e-3)
+    assert second.dtype == np.float32  # the disk keeps float16; callers get float32
+    small = TextVectors(toy_encode, max_memo=2)
+    assert small(["酒店", "打车", "退款", "谢谢"], "query").shape == (4, DIM)  # a batch larger than the memo
 
 
 ARCHIVE_TURNS = {
