@@ -19,7 +19,8 @@ from nlp.pipeline import Pipeline
 from nlp.schema.taxonomy import TaxonomyError, builtin_taxonomies, load_taxonomy, parse_taxonomy
 from nlp.schema.transcript import Transcript
 from nlp.steps.registry import load_journey_classifier
-from nlp.steps.stages.fewshot import FewShotJourneyClassifier, head_paths
+from nlp.steps.stages.fewshot import FewShotJourneyClassifier
+from nlp.steps.stages.heads import head_paths
 from nlp.steps.stages.sequence import StageHMM
 from nlp.training.stages import adapt
 

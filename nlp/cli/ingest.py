@@ -225,8 +225,8 @@ def analyze(
     output: Annotated[Path, typer.Option(help="JSON lines to write, one per utterance.")],
     taxonomy: Annotated[str | None, typer.Option(help="Taxonomy file or built-in name (default: per business "
                                                       "line, from the configuration).")] = None,
-    classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot or "
-                                                        "fewshot-untrained (default: configuration).")] = None,
+    classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot, fewshot-untrained "
+                                                        "or encoder (default: configuration).")] = None,
     format: FormatOpt = None,
     column: ColumnOpt = None,
     speaker_map: SpeakerMapOpt = None,

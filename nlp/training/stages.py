@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.schema.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
-from nlp.steps.stages.fewshot import OTHER, FewShotJourneyClassifier, fit_head, head_paths, save_head
+from nlp.steps.stages.fewshot import OTHER, FewShotJourneyClassifier
+from nlp.steps.stages.heads import fit_head, head_paths, save_head
 
 REQUIRED = ("text", "stage")
 ADAPT_MIN_CONFIDENCE = 0.8
