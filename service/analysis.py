@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from statistics import fmean
 
 from nlp.schema.document import AnalyzedTranscript, Segment
+from nlp.schema.fields import row
 from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
-from service.schemas import (
+from service.schemas.analyze import (
     AnalyzeResult,
     ContactSummary,
     EmotionTrend,
@@ -36,23 +36,14 @@ ESCALATION_STEP = "escalation"
 def analysis_result(doc: AnalyzedTranscript) -> AnalyzeResult:
     """The API's answer for one analyzed transcript."""
     transcript = doc.transcript
-    utterances = [
-        UtteranceResult(
-            index=index, turn_index=u.turn_index, sentence_index=u.sentence_index, speaker=u.speaker, text=u.text,
-            start_ms=u.start_ms, end_ms=u.end_ms, ts=u.ts, segment_index=u.segment_index, stage=u.stage,
-            stage_confidence=u.stage_confidence, issue_type=u.issue_type, service_step=u.service_step,
-            sentiment=u.sentiment, sentiment_score=u.sentiment_score, emotion=u.emotion,
-            emotion_coarse=u.emotion_coarse, emotion_confidence=u.emotion_confidence,
-        )
-        for index, u in enumerate(doc.utterances)
-    ]
+    utterances = [UtteranceResult(index=index, **row(u, "api")) for index, u in enumerate(doc.utterances)]
     segments = segment_results(doc.segments, utterances, stage_names(doc.taxonomy))
     return AnalyzeResult(
         id=transcript.id, language=doc.language, taxonomy=doc.taxonomy, channel=transcript.channel,
         started_at=transcript.started_at,
         business_line=transcript.business_line, customer_id=transcript.customer_id, order_id=transcript.order_id,
         summary=contact_summary(utterances, segments), segments=segments, utterances=utterances,
-        promises=[PromiseResult(**asdict(p)) for p in doc.promises],
+        promises=[PromiseResult(**row(p, "api")) for p in doc.promises],
     )
 
 

@@ -6,13 +6,16 @@ import json
 
 import duckdb
 
-from nlp.schema.document import Segment
+from nlp.schema.document import Promise, Segment, Utterance
+from nlp.schema.fields import fields_for
 from service.analysis import contact_summary, segment_results, stage_names
-from service.schemas import PromiseResult, StoredTranscript, UtteranceResult
+from service.schemas.records import PromiseResult, UtteranceResult
+from service.schemas.transcripts import StoredTranscript
 
-_UTTERANCE_FIELDS = tuple(f for f in UtteranceResult.model_fields if f != "index")
-_SEGMENT_FIELDS = ("segment_index", "stage", "issue_type", "first_turn", "last_turn", "n_utterances",
-                   "n_customer_utterances", "sentiment_mean")
+# the stored columns of each record that the API shows (nlp.schema.fields)
+_UTTERANCE_FIELDS = tuple(f.name for f in fields_for(Utterance, "api"))
+_SEGMENT_FIELDS = tuple(f.name for f in fields_for(Segment, "store"))
+_PROMISE_FIELDS = tuple(f.name for f in fields_for(Promise, "api"))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, transcript_id: str) -> list[dict]:
@@ -36,7 +39,7 @@ def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str) -> Sto
         Segment(**{f: row[f] for f in _SEGMENT_FIELDS})
         for row in _rows(con, "SELECT * FROM segments WHERE transcript_id = ? ORDER BY segment_index", transcript_id)
     ]
-    promises = [PromiseResult(**{f: row.get(f) for f in PromiseResult.model_fields})
+    promises = [PromiseResult(**{f: row.get(f) for f in _PROMISE_FIELDS})
                 for row in _rows(con, "SELECT * FROM promises WHERE transcript_id = ? ORDER BY promise_index",
                                  transcript_id)]
     segment_views = segment_results(segments, utterances, stage_names(t["taxonomy"]))

@@ -26,7 +26,8 @@ from service.keys import KeyStore
 from service.metrics import Metrics
 from service.problems import ProblemError
 from service.ratelimit import RateLimiter
-from service.schemas import AnalyzeResult, IngestResult
+from service.schemas.analyze import AnalyzeResult
+from service.schemas.transcripts import IngestResult
 from service.storage import Database, StorageError
 
 log = logging.getLogger("journeylens.service")

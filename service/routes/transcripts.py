@@ -10,7 +10,7 @@ from service.logs import request_id_var
 from service.problems import ProblemError
 from service.records import stored_transcript
 from service.routes import V1_PROBLEMS, problems
-from service.schemas import IngestResult, StoredTranscript
+from service.schemas.transcripts import IngestResult, StoredTranscript
 
 router = APIRouter(prefix="/v1", tags=["transcripts"], responses=problems(*V1_PROBLEMS))
 
