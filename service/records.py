@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import duckdb
 
@@ -24,8 +25,10 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, transcript_id: str) -> list[
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str) -> StoredTranscript | None:
-    """The stored transcript ``transcript_id``, or None when there is none."""
+def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str,
+                      weights: Mapping[str, float]) -> StoredTranscript | None:
+    """The stored transcript ``transcript_id``, or None when there is none; ``weights``: the emotion weights of
+    NEV (the service's analytics settings)."""
     found = _rows(con, "SELECT * FROM transcripts WHERE transcript_id = ?", transcript_id)
     if not found:
         return None
@@ -42,12 +45,12 @@ def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str) -> Sto
     promises = [PromiseResult(**{f: row.get(f) for f in _PROMISE_FIELDS})
                 for row in _rows(con, "SELECT * FROM promises WHERE transcript_id = ? ORDER BY promise_index",
                                  transcript_id)]
-    segment_views = segment_results(segments, utterances, stage_names(t["taxonomy"]))
+    segment_views = segment_results(segments, utterances, stage_names(t["taxonomy"]), weights)
     return StoredTranscript(
         id=t["transcript_id"], channel=t["channel"], started_at=t["started_at"], customer_id=t["customer_id"],
         order_id=t["order_id"], business_line=t["business_line"], language=t["language"], taxonomy=t["taxonomy"],
         metadata=json.loads(t["metadata"]) if t["metadata"] else {}, n_turns=t["n_turns"], source=t["source"],
         run_id=t["run_id"], fingerprint=t["fingerprint"], scored_at=t["scored_at"],
-        summary=contact_summary(utterances, segment_views), segments=segment_views, utterances=utterances,
+        summary=contact_summary(utterances, segment_views, weights), segments=segment_views, utterances=utterances,
         promises=promises,
     )

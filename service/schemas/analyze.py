@@ -40,7 +40,8 @@ class ContactSummary(BaseModel):
     """The contact as a whole."""
 
     nev: float | None = Field(
-        default=None, description="Net emotional value: % positive − % negative customer utterances (−100..100)."
+        default=None, description="Net emotional value of the customer utterances, −100..100 (docs/analytics.md): "
+                                  "the service's emotion weights, as in the rankings."
     )
     n_customer_utterances: int
     n_positive: int
