@@ -283,14 +283,9 @@ def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> 
         promises.extend({"transcript_id": t.id, "promise_index": i, **row(p, "store")}
                         for i, p in enumerate(doc.promises))
         categories.extend({"transcript_id": t.id, **asdict(m), "categorized_at": scored_at} for m in doc.categories)
+    schemas = (None, None, None, None, table_schemas()["categories"])  # the DDL's types (columns all None, too)
     return tuple(_table(rows, schema) for rows, schema in zip(
-        (transcripts, utterances, segments, promises, categories), (None, None, None, None, _CATEGORY_SCHEMA),
-        strict=True))
-
-
-_CATEGORY_SCHEMA = pa.schema([("transcript_id", pa.string()), ("category_id", pa.string()), ("level", pa.string()),
-                              ("utterance_index", pa.int32()), ("evidence", pa.string()),
-                              ("categorized_at", pa.timestamp("us"))])
+        (transcripts, utterances, segments, promises, categories), schemas, strict=True))
 
 
 def _table(rows: list[dict], schema: pa.Schema | None = None) -> pa.Table:
