@@ -11,6 +11,7 @@ existing files), the API schema and the JSON lines follow.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import types
 import typing
@@ -82,6 +83,11 @@ def columns_sql(record: type) -> list[tuple[str, str]]:
     return [(f.name, sql_type(record, f)) for f in fields_for(record, "store")]
 
 
+@functools.cache
+def field_names(record: type, output: Output) -> tuple[str, ...]:
+    return tuple(f.name for f in fields_for(record, output))
+
+
 def row(value: Any, output: Output) -> dict[str, Any]:
     """The fields of record ``value`` that ``output`` carries, by name (values as they are)."""
-    return {f.name: getattr(value, f.name) for f in fields_for(type(value), output)}
+    return {name: getattr(value, name) for name in field_names(type(value), output)}
