@@ -26,10 +26,11 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nlp.analytics.settings import AnalyticsSettings
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
 from nlp.schema.document import AnalyzedTranscript
@@ -70,6 +71,7 @@ class Outcome:
 
 # -- worker side (a spawned process) --------------------------------------------------------------------------
 _pipeline: Pipeline | None = None
+_emotion_weights: Mapping[str, float] = {}  # the service's analytics settings: NEV of each answer
 
 _WARM_UP = Transcript(id="warm-up", business_line="food_delivery", turns=[
     {"speaker": "customer", "text": "骑手怎么还没到？我都等了一个小时了"},
@@ -78,9 +80,11 @@ _WARM_UP = Transcript(id="warm-up", business_line="food_delivery", turns=[
 ])
 
 
-def init_worker(config: PipelineConfig, log_level: str = "info") -> None:
-    """Give this worker process its pipeline and load every model it uses."""
-    global _pipeline
+def init_worker(config: PipelineConfig, log_level: str = "info",
+                emotion_weights: Mapping[str, float] | None = None) -> None:
+    """Give this worker process its pipeline (and the NEV emotion weights) and load every model it uses."""
+    global _pipeline, _emotion_weights
+    _emotion_weights = dict(emotion_weights if emotion_weights is not None else AnalyticsSettings().emotion_weights)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the server stops us
     setup_logging(log_level)
     _pipeline = Pipeline(config)
@@ -106,7 +110,8 @@ def run_jobs(jobs: Sequence[Job]) -> tuple[list[Outcome], float]:
 
 
 def _outcome(job: Job, doc: AnalyzedTranscript) -> Outcome:
-    return Outcome(json=analysis_result(doc).model_dump_json().encode(), doc=doc if job.keep_doc else None)
+    answer = analysis_result(doc, _emotion_weights)
+    return Outcome(json=answer.model_dump_json().encode(), doc=doc if job.keep_doc else None)
 
 
 # -- server side -----------------------------------------------------------------------------------------------
@@ -137,9 +142,10 @@ def _answer(batch_id: int, jobs_payload: bytes) -> bytes:
         return _frame(batch_id, UnsendableBatch(type(error).__name__))
 
 
-def _worker_main(sock: socket.socket, config: PipelineConfig, log_level: str) -> None:
+def _worker_main(sock: socket.socket, config: PipelineConfig, log_level: str,
+                 emotion_weights: Mapping[str, float] | None) -> None:
     """An inference process: load the pipeline, then answer framed batches until the server hangs up."""
-    init_worker(config, log_level)
+    init_worker(config, log_level, emotion_weights)
     assert _pipeline is not None
     with sock, sock.makefile("rb") as incoming:
         sock.sendall(_frame(0, _pipeline.fingerprint))
@@ -236,11 +242,11 @@ class InferencePool:
     """
 
     def __init__(self, config: PipelineConfig, workers: int, fingerprint: str, log_level: str = "info",
-                 stall_after_s: float = 120.0) -> None:
+                 stall_after_s: float = 120.0, emotion_weights: Mapping[str, float] | None = None) -> None:
         self.workers = workers
         self.fingerprint = fingerprint
         self.stall_after_s = stall_after_s
-        self._initargs = (config, log_level)
+        self._initargs = (config, log_level, dict(emotion_weights) if emotion_weights is not None else None)
         self._live: list[_Worker] = []
         self._available = asyncio.Event()
         self._readers: set[asyncio.Task] = set()

@@ -27,7 +27,8 @@ from nlp.training.stages import adapt
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "taxonomy" / "mini_delivery.yaml"
 ZH_DEV = FIXTURES / "stages" / "zh_dev.jsonl"
-ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "start_ms", "end_ms", "ts", "text",
+# the same names as before the rows were derived from nlp.schema's Utterance; text now comes in the record's order
+ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "text", "start_ms", "end_ms", "ts",
                   "segment_index", "stage", "stage_confidence", "issue_type", "service_step", "sentiment",
                   "sentiment_score", "emotion", "emotion_coarse", "categories", "vendor_sentiment", "vendor_issues",
                   "vendor_categories"]

@@ -47,6 +47,7 @@ from duckdb import DuckDBPyConnection
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nlp.analytics.contacts import contact_facts, to_local, touchpoint_emotions
+from nlp.analytics.nev import nev_ratio
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.yaml_files import describe, read_mapping
 
@@ -238,7 +239,7 @@ def _series(alert: Alert, data: _Data) -> tuple[pd.DataFrame, pd.DataFrame]:
         points = points[points["stage"] == alert.stage]
     per = points.groupby("period").agg(contacts=("transcript_id", "nunique"), weight=("weight_sum", "sum"),
                                        n=("n_utterances", "sum"))
-    per["value"] = 100 * per["weight"] / per["n"].where(per["n"] > 0)
+    per["value"] = nev_ratio(per["weight"], per["n"]).where(per["n"] > 0)  # no utterances: no NEV
     by_contact = points.groupby(["period", "transcript_id"], as_index=False)["weight_sum"].sum()
     return per[["contacts", "value"]], by_contact.assign(score=-by_contact["weight_sum"])
 

@@ -198,12 +198,12 @@ def _print_stage_table(db: Path) -> None:
         frame = stage_summary(store.con)
     for taxonomy, rows in frame.groupby("taxonomy", sort=False):
         table = Table(title=f"journey stages · {taxonomy}")
-        for column in ("stage", "contacts", "% contacts", "customer utt.", "% neg", "% pos", "net", "top emotion"):
+        for column in ("stage", "contacts", "% contacts", "customer utt.", "% neg", "% pos", "NEV", "top emotion"):
             table.add_column(column, justify="left" if column in ("stage", "top emotion") else "right")
         for row in rows.itertuples():
             table.add_row(f"{row.stage_name} ({row.stage})", f"{row.contacts:,}", f"{row.pct_contacts:.1f}",
                           f"{row.customer_utterances:,}", f"{row.pct_negative:.1f}", f"{row.pct_positive:.1f}",
-                          f"{row.net_sentiment:+.1f}", str(row.top_emotion or "—"))
+                          "—" if pd.isna(row.nev) else f"{row.nev:+.1f}", str(row.top_emotion or "—"))
         _print_table(table)
 
 

@@ -21,6 +21,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from nlp.config import PipelineConfig
@@ -36,6 +37,7 @@ from nlp.ingest.run import (
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
 from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.fields import row
 from nlp.schema.taxonomy import load_taxonomy
 from nlp.store import vendor_issues, vendor_sentiment
 
@@ -54,13 +56,10 @@ def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
     """The output rows of one analysed transcript, in utterance order."""
     theirs = doc.transcript.metadata.get("vendor_categories") or None  # the platform's own, beside ours
     for u in doc.utterances:
-        yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker,
-               "speaker_label": u.speaker_label, "start_ms": u.start_ms, "end_ms": u.end_ms,
-               "ts": u.ts.isoformat() if u.ts is not None else None, "text": u.text,
-               "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
-               "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
-               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
-               "categories": u.categories, "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
+        fields = {name: value.isoformat() if isinstance(value, datetime) else value
+                  for name, value in row(u, "jsonl").items()}  # the Utterance fields (nlp.schema.fields)
+        yield {"transcript_id": doc.transcript.id, **fields,
+               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
                "vendor_issues": vendor_issues(doc.transcript, u.turn_index), "vendor_categories": theirs}
 
 

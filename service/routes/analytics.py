@@ -29,7 +29,7 @@ from service.deps import Reader, ReadKey, RuntimeDep
 from service.facts_cache import FactsCache
 from service.problems import ProblemError
 from service.routes import V1_PROBLEMS, problems
-from service.schemas import (
+from service.schemas.analytics import (
     AppliedFilters,
     ImpactResponse,
     JourneyResponse,
