@@ -22,9 +22,9 @@ from nlp.categories import CategoryFileError, load_category_set
 from nlp.categories.qa import LoadedScorecard, builtin_scorecards, load_scorecard
 from service.deps import Reader, ReadKey, RuntimeDep
 from service.problems import ProblemError
-from service.qa_schemas import CategoriesResponse, CategoryTrendResponse, QaResponse
 from service.routes import V1_PROBLEMS, problems
 from service.routes.analytics import ContactFilters, Facts, _facts, _filters, _records
+from service.schemas.categories import CategoriesResponse, CategoryTrendResponse, QaResponse
 
 router = APIRouter(prefix="/v1", tags=["categories"], responses=problems(*V1_PROBLEMS, 422))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

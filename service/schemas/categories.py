@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from service.schemas import AppliedFilters
+from service.schemas.analytics import AppliedFilters
 
 
 class CategoryStat(BaseModel):
