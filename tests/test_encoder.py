@@ -8,7 +8,6 @@ import ctypes
 import gzip
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -17,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.resources import shared_data_dir
 from nlp.steps import encoder as encoder_module
 from nlp.steps.encoder import Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 # the dialogue turns of the shared data set (``../shared/data`` beside the checkout unless $JOURNEYLENS_DATA)
-SHARED_DATA = Path(os.environ.get("JOURNEYLENS_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = shared_data_dir()
 CROSSWOZ = SHARED_DATA / "dialogue_zh" / "crosswoz_turns.val.jsonl"
 MULTIWOZ = SHARED_DATA / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
 DEMO = ROOT / "data" / "demo" / "archive.jsonl.gz"

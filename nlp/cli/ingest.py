@@ -32,11 +32,9 @@ from nlp.cli.common import (
 from nlp.config import load_config
 from nlp.ingest.local import RunSummary, archive_inputs, score_archive
 from nlp.readers import total_bytes
-from nlp.resources import PROJECT_ROOT
+from nlp.resources import demo_archive
 from nlp.steps.redact import Redactor
 from nlp.store import TABLES, Store
-
-DEMO_ARCHIVE = PROJECT_ROOT / "data" / "demo" / "archive.jsonl.gz"
 
 
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
@@ -137,10 +135,11 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for scoring.")] = 1,
 ) -> None:
     """Score the bundled demo archive and print the stage-level table."""
-    if not DEMO_ARCHIVE.is_file():
-        raise typer.BadParameter(f"{DEMO_ARCHIVE} is missing: run scripts/generate_demo.py --out data/demo/")
+    archive = demo_archive()
+    if not archive.is_file():
+        raise typer.BadParameter(f"{archive} is missing: run scripts/generate_demo.py --out data/demo/")
     with _database_errors(db):
-        _print_summary(_run_with_progress([DEMO_ARCHIVE], db, workers=workers))
+        _print_summary(_run_with_progress([archive], db, workers=workers))
         _print_stage_table(db)
 
 

