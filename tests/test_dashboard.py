@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

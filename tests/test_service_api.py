@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 PHONE = "13912345678"
 
