@@ -25,7 +25,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KEY_STORAGE = "journeylens.apiKey"
-ORDER = "614652615571"  # seeds/001: four contacts, two broken promises
+ORDER = "614652615571"  # the 618 projector story: four contacts, two broken promises
 
 
 @pytest.fixture(scope="module")

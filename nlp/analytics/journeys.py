@@ -1,9 +1,9 @@
 """The customer-view journey: every contact about one order or customer, across channels and days.
 
-A journey ends when the customer's problem ends, not when a process step closes (seeds/001). Given an order
-id or a customer id (a raw phone number or other PII id is hashed the way the pipeline stored it, ``nlp/ids.py``), this
-returns the contacts in time order with their channel, service path, stages, emotion and pain; the promises
-made along the way with their status; and the third parties the customer was passed to.
+A journey ends when the customer's problem ends, not when a process step closes (the 618 projector story). Given an
+order id or a customer id (a raw phone number or other PII id is hashed the way the pipeline stored it,
+``nlp/ids.py``), this returns the contacts in time order with their channel, service path, stages, emotion and pain;
+the promises made along the way with their status; and the third parties the customer was passed to.
 """
 
 from __future__ import annotations
