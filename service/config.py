@@ -91,7 +91,7 @@ def _file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSe
     raise ValueError(f"settings file {path}: use .yaml, .yml, .toml or .json")
 
 
-def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
+def load_service_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from ``overrides`` (None values ignored), the environment and the settings file."""
     token = _settings_file.set(settings_file)
     try:

@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -77,11 +76,6 @@ class FewShotSettings:
     entry_gain: float = 1.0  # … and this × the cost on the stage the utterance favours most
     entry_power: float = 3.0  # how sharply the entry factor falls with the stage's share of the evidence
     head_blend: float = 0.3  # with a trained head: its probabilities × the taxonomy similarities ** this
-
-    @classmethod
-    def from_dict(cls, values: dict) -> FewShotSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def match_tokens(text: str) -> list[str]:
@@ -425,7 +419,3 @@ def fit_head(taxonomy: Taxonomy, texts: Sequence[str], labels: Sequence[str],
                        switch_prob=estimate_switch_prob(sequences),
                        meta={"taxonomy": taxonomy.name, "n_labelled": len(labels), "C": c,
                              "per_stage": {cl: int(sum(1 for label in labels if label == cl)) for cl in classes}})
-
-
-def settings_dict(settings: FewShotSettings) -> dict:
-    return {k: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v) for k, v in asdict(settings).items()}
