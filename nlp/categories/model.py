@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from nlp.resources import models_dir
 from nlp.steps.normalize import normalize_text
-from nlp.yaml_files import describe, line_numbers, read_mapping
+from nlp.yaml_files import line_numbers, parse_model
 
 # A token is a maximal run of ASCII letters/digits (after lower-casing) or one other character that is not a
 # separator (one Chinese character). Separators: whitespace, ASCII punctuation and symbols, Latin-1 punctuation,
@@ -335,13 +335,9 @@ def builtin_packs() -> dict[str, Path]:
 
 def parse_categories(text: str, source: str = "<categories>") -> CategorySet:
     """Validate category YAML ``text``; errors name ``source``, the entry, its line and what to change."""
-    data = read_mapping(text, source, CategoryFileError, "a mapping with a list under categories:")
-    try:
-        parsed = CategoryFile.model_validate(data)
-    except ValidationError as error:
-        # pydantic names the operator a tagged mapping was tried as (not_); the YAML path has the key (not)
-        raise CategoryFileError(f"{source}: {describe(error, text, ('categories',), renamed={'not_': 'not'})}") \
-            from error
+    # pydantic names the operator a tagged mapping was tried as (not_); the YAML path has the key (not)
+    parsed = parse_model(text, source, CategoryFile, CategoryFileError, "a mapping with a list under categories:",
+                         ("categories",), renamed={"not_": "not"})
     _tokenize(tuple(_all_phrases(parsed.categories)))
     for index, category in enumerate(parsed.categories):
         _check_phrases(category.when, source, text, ("categories", str(index), "when"))

@@ -86,6 +86,7 @@ EncodingOpt = Annotated[str | None, typer.Option(help="Force a text encoding, e.
 GuessSpeakersOpt = Annotated[bool, typer.Option(
     "--guess-speakers", help="Subtitles with anonymous speakers (SPEAKER_00, spk_1): tell agent from customer by "
                              "what they say (who greets and offers help); the transcript records how.")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")]
 
 
 def _reader_options(format: str | None, column: list[str] | None, speaker_map: list[str] | None,
