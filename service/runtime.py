@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 import anyio
 
-from nlp.analytics.settings import AnalyticsSettings
-from nlp.analytics.settings import load_settings as load_analytics_settings
+from nlp.analytics.settings import AnalyticsSettings, load_analytics_settings
 from nlp.config import PipelineConfig, load_config
 from nlp.pipeline import Pipeline
 from nlp.schema.taxonomy import builtin_taxonomies

@@ -19,13 +19,13 @@ import openpyxl
 import pytest
 
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KEY_STORAGE = "journeylens.apiKey"
-ORDER = "614652615571"  # seeds/001: four contacts, two broken promises
+ORDER = "614652615571"  # the 618 projector story: four contacts, two broken promises
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from nlp.schema.transcript import Transcript
 from nlp.store import ScoredRecord, Store, content_hash, rows_for
 from service.analysis import analysis_result
 from service.keys import KeyStore
-from service.launch import ServerProcess
 from service.records import stored_transcript
+from tests.support.server import ServerProcess
 
 # Four customer utterances; the lexicon scorer calls them frustration, frustration, disappointment, anger
 # (all four negative): the first two at the delivery stage, the last two at the refund stage.

@@ -205,7 +205,7 @@ def test_api_answers_headers_and_logs_hold_no_pii(tmp_path: Path) -> None:
     import httpx
 
     from service.keys import KeyStore
-    from service.launch import ServerProcess
+    from tests.support.server import ServerProcess
 
     keys = KeyStore(tmp_path / "cx.keys.json")
     _, key = keys.create("platform")

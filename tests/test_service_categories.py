@@ -18,8 +18,8 @@ from nlp.analytics.settings import AnalyticsSettings
 from nlp.categories.qa import load_scorecard
 from nlp.store import Store
 from service.keys import KeyStore
-from service.launch import ServerProcess
 from tests.qa_fixtures import BUILTIN_CONTACTS, CONTACTS, write_store
+from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module")

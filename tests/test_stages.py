@@ -113,7 +113,7 @@ def test_builtin_taxonomies_load_with_examples_issue_types_and_steps(name: str) 
 def test_ecommerce_business_line_uses_the_ecommerce_taxonomy() -> None:
     config = PipelineConfig()
     assert config.taxonomy_for("ecommerce") == "ecommerce"
-    demo_stages = {"installation", "after_sale"}  # what scripts/generate_demo.py plants for the seeds/001 story
+    demo_stages = {"installation", "after_sale"}  # generate_demo.py plants them: the 618 projector story
     assert demo_stages <= set(load_taxonomy("ecommerce").stage_ids)
 
 

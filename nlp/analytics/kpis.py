@@ -1,4 +1,4 @@
-"""Touchpoint KPIs (seeds/003): an indicator per touchpoint, compared with the customer's expectation (the
+"""Touchpoint KPIs (the AMT process study): an indicator per touchpoint, compared with the customer's expectation (the
 minimum acceptable) and the industry benchmark (the target), each with an owner.
 
 A KPI file (YAML, ``models/kpis/<taxonomy>.yaml``)::

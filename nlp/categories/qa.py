@@ -42,12 +42,12 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nlp.categories.load import load_category_set
 from nlp.categories.model import (
     CategoryDefinition,
     CategoryFileError,
     CategorySet,
     Condition,
-    load_category_set,
     phrase_tokens,
 )
 from nlp.categories.sql import categorize_sql

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from nlp.analytics.export import write_tables
 from nlp.analytics.filters import Filters, field_sql
-from nlp.analytics.settings import AnalyticsSettings, load_settings
+from nlp.analytics.settings import AnalyticsSettings, load_analytics_settings
 from nlp.analytics.stage_summary import stage_summary
 from nlp.readers import FORMATS, ReaderOptions
 from nlp.store import Store
@@ -86,6 +86,7 @@ EncodingOpt = Annotated[str | None, typer.Option(help="Force a text encoding, e.
 GuessSpeakersOpt = Annotated[bool, typer.Option(
     "--guess-speakers", help="Subtitles with anonymous speakers (SPEAKER_00, spk_1): tell agent from customer by "
                              "what they say (who greets and offers help); the transcript records how.")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")]
 
 
 def _reader_options(format: str | None, column: list[str] | None, speaker_map: list[str] | None,
@@ -137,7 +138,7 @@ def _open_analytics(db: Path, settings: Path | None) -> tuple[Store, AnalyticsSe
         raise typer.BadParameter(f"{db} does not exist: score an archive first (journeylens score …)",
                                  param_hint="--db")
     try:
-        config = load_settings(settings)
+        config = load_analytics_settings(settings)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--settings") from error
     with _database_errors(db):

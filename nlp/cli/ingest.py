@@ -15,6 +15,7 @@ from nlp.cli.common import (
     BuiltinCategoriesOpt,
     CategoriesOpt,
     ColumnOpt,
+    ConfigOpt,
     EncodingOpt,
     FormatOpt,
     GuessSpeakersOpt,
@@ -33,11 +34,9 @@ from nlp.config import load_config
 from nlp.ingest.local import archive_inputs, score_archive
 from nlp.ingest.run import RunSummary
 from nlp.readers import total_bytes
-from nlp.resources import PROJECT_ROOT
+from nlp.resources import demo_archive
 from nlp.steps.redact import Redactor
 from nlp.store import TABLES, Store
-
-DEMO_ARCHIVE = PROJECT_ROOT / "data" / "demo" / "archive.jsonl.gz"
 
 
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
@@ -88,7 +87,7 @@ def score(
     speaker_map: SpeakerMapOpt = None,
     encoding: EncodingOpt = None,
     guess_speakers: GuessSpeakersOpt = False,
-    config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
+    config: ConfigOpt = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Transcripts per scoring batch.")] = 64,
@@ -138,10 +137,11 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for scoring.")] = 1,
 ) -> None:
     """Score the bundled demo archive and print the stage-level table."""
-    if not DEMO_ARCHIVE.is_file():
-        raise typer.BadParameter(f"{DEMO_ARCHIVE} is missing: run scripts/generate_demo.py --out data/demo/")
+    archive = demo_archive()
+    if not archive.is_file():
+        raise typer.BadParameter(f"{archive} is missing: run scripts/generate_demo.py --out data/demo/")
     with _database_errors(db):
-        _print_summary(_run_with_progress([DEMO_ARCHIVE], db, workers=workers))
+        _print_summary(_run_with_progress([archive], db, workers=workers))
         _print_stage_table(db)
 
 
@@ -232,7 +232,7 @@ def analyze(
     speaker_map: SpeakerMapOpt = None,
     encoding: EncodingOpt = None,
     guess_speakers: GuessSpeakersOpt = False,
-    config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
+    config: ConfigOpt = None,
     adapt: Annotated[bool, typer.Option(help="fewshot only: read the input twice and self-train the stage model "
                                              "on it first (needs about 100+ contacts; no labels).")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,

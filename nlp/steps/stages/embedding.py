@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nlp.resources import embedding_cache_dir
+
 EncodeFn = Callable[[list[str], str], np.ndarray]
-CACHE_ENV = "JOURNEYLENS_EMBEDDING_CACHE"
 
 
 def _key(kind: str, text: str) -> str:
@@ -41,7 +42,7 @@ class TextVectors:
         self.max_memo = max_memo
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        directory = cache_dir if cache_dir is not None else os.environ.get(CACHE_ENV)
+        directory = cache_dir if cache_dir is not None else embedding_cache_dir()
         self.cache_dir = Path(directory) / f"{model_id}-len{max_length}" if directory else None
         self._disk: dict[str, np.ndarray] = {}
         if self.cache_dir is not None and self.cache_dir.is_dir():

@@ -25,10 +25,9 @@ customer's utterances. Service steps follow speaker and channel as in the keywor
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -75,11 +74,6 @@ class FewShotSettings:
     entry_gain: float = 1.0  # … and this × the cost on the stage the utterance favours most
     entry_power: float = 3.0  # how sharply the entry factor falls with the stage's share of the evidence
     head_blend: float = 0.3  # with a trained head: its probabilities × the taxonomy similarities ** this
-
-    @classmethod
-    def from_dict(cls, values: dict) -> FewShotSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def match_tokens(text: str) -> list[str]:
@@ -318,7 +312,3 @@ class FewShotJourneyClassifier:
             for utterance in utterances[start:end]:
                 utterance.issue_type = issue
             start = end
-
-
-def settings_dict(settings: FewShotSettings) -> dict:
-    return {k: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v) for k, v in asdict(settings).items()}
