@@ -168,3 +168,15 @@ def test_qa_command_on_a_duckdb_file(store: Path, tmp_path: Path) -> None:
                    encoding="utf-8")
     done = _cli("qa", "--db", str(store), "--scorecard", str(bad))
     assert done.returncode == 2 and "bad.yaml" in done.stderr and "line 7" in done.stderr
+
+
+def test_an_empty_window_exports_a_workbook_with_every_sheet(store: Path, tmp_path: Path) -> None:
+    """No contact in the window: the workbook still opens, one (empty) sheet per table (openpyxl refuses a
+    workbook without sheets, which once made /v1/qa/export.xlsx answer 500 on an empty store)."""
+    from nlp.analytics.export import write_tables
+
+    tables = _tables(store, filters=Filters(date_to=date(2000, 1, 1)))
+    assert tables["contacts"].empty and tables["agents"].empty
+    path = tmp_path / "empty.xlsx"
+    write_tables(tables, path)
+    assert openpyxl.load_workbook(path).sheetnames == ["contacts", "agents", "teams", "weeks", "items"]

@@ -14,7 +14,7 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     """Lists and dicts as JSON text, for formats that hold only scalars."""
     frame = frame.copy()
     for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, list | dict | tuple)).any():
+        if any(isinstance(v, list | dict | tuple) for v in frame[column]):
             frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False, default=str)
                                               if isinstance(v, list | dict | tuple) else v)
     return frame
@@ -30,7 +30,10 @@ def write_tables(tables: dict[str, pd.DataFrame], path: str | Path) -> list[Path
     if path.suffix == ".xlsx":
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             for name, frame in tables.items():
-                _flat(frame).to_excel(writer, sheet_name=name[:31], index=False)
+                if len(frame.columns):
+                    _flat(frame).to_excel(writer, sheet_name=name[:31], index=False)
+                else:  # pandas writes no sheet for a frame without columns, and a workbook needs one
+                    writer.book.create_sheet(name[:31])
         return [path]
     if path.suffix == ".json":
         payload = {name: json.loads(frame.to_json(orient="records", date_format="iso", force_ascii=False))
