@@ -31,6 +31,7 @@ from nlp.training.emotion import (
     fit_head,
     fit_temperatures,
     head_logits,
+    load_ngram_head,
     save_ngram,
     split_probabilities,
 )
@@ -62,18 +63,22 @@ def _limit(examples: list, limit: int) -> list:
 
 
 def train_ngram(train, held, out: Path, args, soft=None, soft_weight=None, extra_texts=(), version="1",
-                extra: dict | None = None) -> dict:
+                extra: dict | None = None, start: NgramModel | None = None, epochs: int | None = None) -> dict:
     """Fit the n-gram model on ``train`` (+ unlabelled ``extra_texts`` carrying only soft labels), calibrate on
-    ``held``, save to ``out``."""
-    featurizer = NgramFeaturizer(2 ** args.hash_bits)
+    ``held``, save to ``out``. ``start``: continue from that model's weights, features and idf."""
     texts = [e.text for e in train] + list(extra_texts)
     examples = list(train) + [data.Example(t, None, None, "unlabelled") for t in extra_texts]
-    idf = featurizer.fit_idf(texts)
+    if start is None:
+        featurizer = NgramFeaturizer(2 ** args.hash_bits)
+        idf, init = featurizer.fit_idf(texts), None
+    else:
+        featurizer, idf, init = start.featurizer, start.idf, load_ngram_head(start)
     x = featurizer.transform(texts, idf)
     weights = example_weights(examples, cap=args.source_cap)
     log(f"n-gram: {x.shape[0]} rows, {x.nnz} non-zeros")
-    head = fit_head(x, examples, weights=weights, soft=soft, soft_weight=soft_weight, epochs=args.ngram_epochs,
-                    lr=args.ngram_lr, batch_size=256, seed=args.seed, log=log)
+    head = fit_head(x, examples, weights=weights, soft=soft, soft_weight=soft_weight,
+                    epochs=epochs or args.ngram_epochs, lr=args.ngram_lr, batch_size=256, seed=args.seed,
+                    init=init, log=log)
     sentiment, fine = split_probabilities(head_logits(head, featurizer.transform([e.text for e in held], idf)))
     calibration = fit_temperatures(sentiment, fine, held)
     log(f"n-gram calibration: {calibration}")
@@ -166,9 +171,12 @@ def train_fast(args) -> dict:
     report = {"kind": "fast", "teacher": str(args.teacher),
               "ngram": train_ngram(train, held, out, args, soft=soft, soft_weight=soft_weight,
                                    extra_texts=unlabelled, version=args.version,
-                                   extra={"distilled_from": str(args.teacher)}),
+                                   extra={"distilled_from": str(args.teacher)},
+                                   start=teacher.ngram if args.student_epochs else None,
+                                   epochs=args.student_epochs or None),
               "soft_labels": {"training_texts": len(taught), "unlabelled_texts": len(unlabelled),
-                              "soft_weight": args.soft_weight}}
+                              "soft_weight": args.soft_weight},
+              "started_from": "v2's n-gram weights" if args.student_epochs else "zero"}
     return report
 
 
@@ -199,7 +207,8 @@ def write_card(out: Path, report: dict, metrics: dict | None = None) -> None:
     if kind == "fast":
         soft = report["soft_labels"]
         lines += ["", f"Soft labels: v2's probabilities on {soft['training_texts']} training texts and "
-                  f"{soft['unlabelled_texts']} demo-archive customer turns (weight {soft['soft_weight']})."]
+                  f"{soft['unlabelled_texts']} demo-archive customer turns (weight {soft['soft_weight']}); "
+                  f"training started from {report['started_from']}."]
     lines += ["", "Never trained on: any dev split, DailyDialog (CC BY-NC-SA, evaluation only), TweetEval "
               "sentiment, the 20 % CPED / CrossWOZ / MultiWOZ dialogues held out for evaluation.", "",
               "## Calibration (held-out 5 % of the training files; fit on even rows, ECE on odd rows)", ""]

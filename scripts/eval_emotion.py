@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="*", default=None, help="only these eval sets")
     parser.add_argument("--skip", nargs="*", default=[], choices=SCORERS)
     parser.add_argument("--json", default="bench/emotion_eval.json")
+    parser.add_argument("--merge", nargs="*", default=[],
+                        help="JSONs of earlier runs (same --cap) whose scorer columns fill those skipped here")
     parser.add_argument("--update-cards", action="store_true",
                         help="write the metrics into models/emotion-{v2,fast}/README.md and metrics.json")
     args = parser.parse_args(argv)
@@ -302,6 +304,16 @@ def main(argv: list[str] | None = None) -> int:
                 record(variant, name, {**measure(kind, gold, predicted, time.perf_counter() - started),
                                        "train_rows": len(x)})
 
+    for merged in args.merge:
+        earlier = json.loads(Path(merged).read_text(encoding="utf-8"))
+        if earlier.get("cap") != args.cap:
+            raise SystemExit(f"{merged} was run with --cap {earlier.get('cap')}, not {args.cap}")
+        for name, row in earlier["results"].items():
+            if name in results:
+                for scorer in (*SCORERS, "lr_pooled"):
+                    if scorer in row and scorer not in results[name]:
+                        results[name][scorer] = row[scorer]
+        load_seconds = {**earlier.get("load_seconds", {}), **load_seconds}
     for row in results.values():
         baselines = [row[v]["macro_f1"] for v in ("lr", "lr_pooled") if v in row]
         if baselines:

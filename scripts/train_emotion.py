@@ -620,6 +620,8 @@ def main_v2(argv: list[str]) -> int:
     parser.add_argument("--teacher", default="models/emotion-v2", help="fast: the v2 model directory")
     parser.add_argument("--unlabelled", type=int, default=600, help="fast: demo-archive customer turns to distil on")
     parser.add_argument("--soft-weight", type=float, default=1.0, help="fast: weight of the soft-label loss")
+    parser.add_argument("--student-epochs", type=int, default=1,
+                        help="fast: epochs continuing from v2's n-gram weights (0: train from zero, --ngram-epochs)")
     parser.add_argument("--version", default="2")
     parser.add_argument("--limit", type=int, default=0, help="about this many training rows only (smoke tests)")
     parser.add_argument("--report", default=None, help="write the training report (JSON) here")
