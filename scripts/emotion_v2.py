@@ -49,7 +49,8 @@ LICENCES = {
     "goemotions": ("emotion_en/goemotions.train.csv", "Apache-2.0"),
     "tweeteval_emotion": ("emotion_en/tweeteval_emotion.train.csv", "cardiffnlp/tweeteval"),
     "multiwoz": ("dialogue_en/multiwoz21_turns.dev.jsonl user turns, 80 % of dialogues", "CC BY 4.0"),
-    "demo": ("data/demo/archive.jsonl.gz customer turns (unlabelled, teacher soft labels only)", "ours (synthetic)"),
+    "unlabelled": ("data/demo/archive.jsonl.gz customer turns (unlabelled, teacher soft labels only)",
+                   "ours (synthetic)"),
 }
 
 
