@@ -210,7 +210,7 @@ def test_taxonomies_and_models_describe_what_scores(api: Api) -> None:
     assert taxonomies["hotel_stay"]["business_lines"] == ["hotel"]
     assert [s["id"] for s in taxonomies["food_delivery"]["stages"]][:2] == ["order", "payment"]
     models = api.get("/v1/models").json()
-    assert {(m["role"], m["name"]) for m in models["models"]} == {("emotion_scorer", "lexicon"),
+    assert {(m["role"], m["name"]) for m in models["models"]} == {("emotion_scorer", "fast"),
                                                                   ("journey_classifier", "keyword")}
     assert models["fingerprint"] == api.client.get("/readyz").json()["fingerprint"]
     assert set(models["taxonomies"]) == set(taxonomies)
