@@ -1,8 +1,8 @@
 """The pipeline: normalize → redact → segment → classify → score emotion → topical segments → promises →
 categories.
 
-One ``Pipeline`` object is used by the bulk scorer, the CLI and (later) the API, so every entry point
-produces the same rows. ``analyze`` takes a batch of transcripts so the emotion scorer sees one large batch.
+One ``Pipeline`` object is used by every ingest path (``nlp/ingest/``), the CLI and the API, so every entry
+point produces the same rows. ``analyze`` takes a batch of transcripts so the emotion scorer sees one large batch.
 """
 
 from __future__ import annotations

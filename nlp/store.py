@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.document import AnalyzedTranscript, Promise, Segment, Utterance
+from nlp.schema.fields import columns_sql, row
 from nlp.schema.transcript import Transcript
 
 TABLES = ("transcripts", "utterances", "segments", "promises", "categories", "runs")
@@ -38,28 +39,13 @@ CREATE TABLE IF NOT EXISTS transcripts (
     order_id VARCHAR, business_line VARCHAR, language VARCHAR, taxonomy VARCHAR, metadata JSON,
     n_turns INTEGER, n_utterances INTEGER, n_segments INTEGER, scored_at TIMESTAMP
 );
-CREATE TABLE IF NOT EXISTS utterances (
-    transcript_id VARCHAR, utterance_index INTEGER, turn_index INTEGER, sentence_index INTEGER,
-    speaker VARCHAR, speaker_label VARCHAR, text VARCHAR, language VARCHAR, start_ms BIGINT, end_ms BIGINT,
-    ts TIMESTAMP, segment_index INTEGER, stage VARCHAR, stage_confidence DOUBLE, issue_type VARCHAR,
-    service_step VARCHAR, sentiment VARCHAR, sentiment_score DOUBLE, emotion VARCHAR, emotion_coarse VARCHAR,
-    emotion_confidence DOUBLE
-);
-CREATE TABLE IF NOT EXISTS segments (
-    transcript_id VARCHAR, segment_index INTEGER, stage VARCHAR, issue_type VARCHAR, first_turn INTEGER,
-    last_turn INTEGER, n_utterances INTEGER, n_customer_utterances INTEGER, sentiment_mean DOUBLE
-);
-CREATE TABLE IF NOT EXISTS promises (
-    transcript_id VARCHAR, promise_index INTEGER, turn_index INTEGER, speaker VARCHAR, speaker_label VARCHAR,
-    text VARCHAR, made_at TIMESTAMP, deadline TIMESTAMP, fallback TIMESTAMP
-);
+{records}
 -- categories each contact matched (nlp.categories), one row per evidence utterance (NULL: none shows it)
 CREATE TABLE IF NOT EXISTS categories (
     transcript_id VARCHAR, category_id VARCHAR, level VARCHAR, utterance_index INTEGER, evidence VARCHAR,
     categorized_at TIMESTAMP
 );
--- columns added after 0.1.0; a changed pipeline version rescores the older rows on the next run
-ALTER TABLE utterances ADD COLUMN IF NOT EXISTS speaker_label VARCHAR;
+-- columns added after 0.1.0 (those of the records: above); a changed pipeline version rescores the older rows
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS vendor_sentiment VARCHAR;
 ALTER TABLE utterances ADD COLUMN IF NOT EXISTS vendor_issues JSON;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_replaced BIGINT;
@@ -68,12 +54,26 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid BIGINT;
 """
 
-_UTTERANCE_COLUMNS = (
-    "turn_index", "sentence_index", "speaker", "speaker_label", "text", "language", "start_ms", "end_ms", "ts",
-    "segment_index",
-    "stage", "stage_confidence", "issue_type", "service_step", "sentiment", "sentiment_score", "emotion",
-    "emotion_coarse", "emotion_confidence",
-)
+# The tables of the records (nlp.schema.document): their key columns, then one column per stored field of the
+# record, in field order. A field added to a record is added to existing files too (ADD COLUMN IF NOT EXISTS).
+RECORD_TABLES: dict[str, tuple[type, tuple[tuple[str, str], ...]]] = {
+    "utterances": (Utterance, (("transcript_id", "VARCHAR"), ("utterance_index", "INTEGER"))),
+    "segments": (Segment, (("transcript_id", "VARCHAR"),)),
+    "promises": (Promise, (("transcript_id", "VARCHAR"), ("promise_index", "INTEGER"))),
+}
+
+
+def record_tables_sql() -> str:
+    """CREATE TABLE (and ADD COLUMN, for files made before a field existed) of each record table."""
+    statements = []
+    for table, (record, keys) in RECORD_TABLES.items():
+        columns = [*keys, *columns_sql(record)]
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{n} {t}' for n, t in columns)});")
+        statements.extend(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {n} {t};" for n, t in columns_sql(record))
+    return "\n".join(statements)
+
+
+_SCHEMA = _SCHEMA.format(records=record_tables_sql())
 
 
 VENDOR_SENTIMENT = "vendor_sentiment"  # turn metadata key: the source platform's own sentiment label for the turn
@@ -275,23 +275,17 @@ def rows_for(records: Sequence[ScoredRecord], run_id: str, fingerprint: str) -> 
             "n_utterances": len(doc.utterances), "n_segments": len(doc.segments), "scored_at": scored_at,
         })
         for index, u in enumerate(doc.utterances):
-            row = {"transcript_id": t.id, "utterance_index": index}
-            row.update({c: getattr(u, c) for c in _UTTERANCE_COLUMNS})
-            row[VENDOR_SENTIMENT] = vendor_sentiment(t, u.turn_index)
             issues = vendor_issues(t, u.turn_index)
-            row["vendor_issues"] = json.dumps(issues, ensure_ascii=False) if issues else None
-            utterances.append(row)
-        segments.extend({"transcript_id": t.id, **asdict(s)} for s in doc.segments)
-        promises.extend({"transcript_id": t.id, "promise_index": i, **asdict(p)} for i, p in enumerate(doc.promises))
+            utterances.append({"transcript_id": t.id, "utterance_index": index, **row(u, "store"),
+                               VENDOR_SENTIMENT: vendor_sentiment(t, u.turn_index),
+                               "vendor_issues": json.dumps(issues, ensure_ascii=False) if issues else None})
+        segments.extend({"transcript_id": t.id, **row(s, "store")} for s in doc.segments)
+        promises.extend({"transcript_id": t.id, "promise_index": i, **row(p, "store")}
+                        for i, p in enumerate(doc.promises))
         categories.extend({"transcript_id": t.id, **asdict(m), "categorized_at": scored_at} for m in doc.categories)
+    schemas = (None, None, None, None, table_schemas()["categories"])  # the DDL's types (columns all None, too)
     return tuple(_table(rows, schema) for rows, schema in zip(
-        (transcripts, utterances, segments, promises, categories), (None, None, None, None, _CATEGORY_SCHEMA),
-        strict=True))
-
-
-_CATEGORY_SCHEMA = pa.schema([("transcript_id", pa.string()), ("category_id", pa.string()), ("level", pa.string()),
-                              ("utterance_index", pa.int32()), ("evidence", pa.string()),
-                              ("categorized_at", pa.timestamp("us"))])
+        (transcripts, utterances, segments, promises, categories), schemas, strict=True))
 
 
 def _table(rows: list[dict], schema: pa.Schema | None = None) -> pa.Table:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def read_mapping(text: str, source: str, error: type[Exception], expected: str) -> dict:
@@ -22,6 +25,17 @@ def read_mapping(text: str, source: str, error: type[Exception], expected: str) 
     if not isinstance(data, dict):
         raise error(f"{source}: expected {expected}")
     return data
+
+
+def parse_model(text: str, source: str, model: type[M], error: type[Exception], expected: str,
+                roots: tuple[str, ...], whole: str = "file", renamed: Mapping[str, str] | None = None) -> M:
+    """The YAML ``text`` validated as ``model``; a problem raises ``error`` naming ``source`` and, per mistake, the
+    field, its line and what is wrong (``describe``)."""
+    data = read_mapping(text, source, error, expected)
+    try:
+        return model.model_validate(data)
+    except ValidationError as problem:
+        raise error(f"{source}: {describe(problem, text, roots, whole=whole, renamed=renamed)}") from problem
 
 
 def describe(error: ValidationError, text: str, roots: tuple[str, ...], whole: str = "file",

@@ -31,12 +31,13 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests/support/server.py
 from generate_demo import generate  # noqa: E402
 
 from nlp.pipeline import Pipeline  # noqa: E402
 from nlp.schema.transcript import Transcript  # noqa: E402
 from service.keys import KeyStore  # noqa: E402
-from service.launch import ServerProcess  # noqa: E402
+from tests.support.server import ServerProcess  # noqa: E402
 
 TURNS = 20
 WARM_UP_S = 3.0

@@ -21,7 +21,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("JOURNEYLENS_DATA") or ROOT.parent / "shared" / "data")
+sys.path.insert(0, str(ROOT))
+
+from nlp.resources import shared_data_dir  # noqa: E402
+
+DATA = shared_data_dir()
 CROSSWOZ = DATA / "dialogue_zh" / "crosswoz_turns.val.jsonl"
 MULTIWOZ = DATA / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
 
@@ -53,7 +57,6 @@ def measure(mode: str, n_texts: int, batch_size: int) -> dict:
         for i in range(0, len(texts), batch_size):
             engine.passage(texts[i:i + batch_size])
     else:
-        sys.path.insert(0, str(ROOT))
         from nlp.steps.encoder import Encoder
 
         encoder = Encoder.load(int8=mode == "int8")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -37,9 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from nlp.resources import shared_data_dir  # noqa: E402
 from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
 
-DATA = Path(os.environ.get("JOURNEYLENS_DATA") or ROOT.parent / "shared" / "data")
+DATA = shared_data_dir()
 SENTIMENTS = ("negative", "neutral", "positive")
 NEG_FINE = ("anger", "frustration", "anxiety", "disappointment")
 POS_FINE = ("satisfaction", "gratitude")

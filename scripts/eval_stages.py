@@ -23,6 +23,18 @@ unlabelled contacts it then labels, or plain few-shot where ``adapt`` declines (
 ``adapt_study``); ``--datasets reason`` (not in the default run) how often the contact's reason stage (its first
 non-``other`` segment's stage, what the analytics count) is the planted one on the first 600 demo contacts.
 
+Not in the default run, because the ``encoder`` classifier embeds only ~20-40 texts/s on 2 cores (vectors are
+cached under ~/.cache/journeylens/emb, outside the repository; ``--subsample`` dialogues per dataset, default 150):
+
+- ``multiwoz_compare`` / ``crosswoz``: every classifier, ``encoder`` included, on the same seeded subsample of the
+  evaluated MultiWOZ dev / CrossWOZ val (Chinese) dialogues; calibration; ``out_of_taxonomy``: the same dialogues
+  against a taxonomy without some domains (how often their turns come out ``other``);
+- ``banking77``: issue types, the 77 intents with 5 examples each, accuracy on 10 other texts per intent;
+- ``discover``: ``journeylens discover`` on the subsamples' customer turns, NMI / ARI against the gold domains, and
+  the drafted taxonomy used unedited (per-turn macro-F1 after mapping each drafted stage to its majority domain);
+- ``pipeline_speed``: transcripts/s of the whole pipeline with ``keyword`` and with ``encoder``, same run;
+  ``encoder_speed``: texts/s of the e5 encoder itself.
+
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
 
@@ -50,10 +62,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy  # noqa: E402
-from nlp.steps.stages.fewshot import FewShotJourneyClassifier, FewShotSettings, fit_head  # noqa: E402
+from nlp.steps.stages.fewshot import FewShotJourneyClassifier, FewShotSettings  # noqa: E402
+from nlp.steps.stages.heads import fit_head  # noqa: E402
 from nlp.training.stages import adapt, confident_labels  # noqa: E402
 
-MULTIWOZ = ROOT.parent / "shared" / "data" / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+if not SHARED_DATA.is_dir():
+    SHARED_DATA = Path("/work/shared/data")
+MULTIWOZ = SHARED_DATA / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
+CROSSWOZ = SHARED_DATA / "dialogue_zh" / "crosswoz_turns.val.jsonl"
+BANKING77 = SHARED_DATA / "intent_en" / "banking77.train.csv"
+ZH_DOMAINS = ("attraction", "restaurant", "hotel", "metro", "taxi")
 ZH_DEV = ROOT / "tests" / "fixtures" / "stages" / "zh_dev.jsonl"
 ZH_HOLDOUT = ROOT / "tests" / "fixtures" / "stages" / "zh_holdout.jsonl"
 DEMO = ROOT / "data" / "demo"
@@ -76,6 +95,18 @@ MULTIWOZ_STAGES = {
              ["taxi", "cab", "car", "pick up", "picked up", "driver", "contact number"]),
     "train": ("a train journey: departure and arrival stations, times, days, tickets",
               ["train", "depart", "arrive", "leave", "station", "ticket", "travel time", "railway"]),
+}
+
+# The same for CrossWOZ (Beijing trip planning), in Chinese, as a Chinese team would write it.
+CROSSWOZ_STAGES = {
+    "attraction": ("景点", "游览北京的景点：门票、游玩时间、评分、开放时间、周边",
+                   ["景点", "门票", "游玩", "公园", "博物馆", "故宫", "参观"]),
+    "restaurant": ("餐馆", "找地方吃饭：菜系、推荐菜、人均消费、营业时间",
+                   ["餐馆", "餐厅", "吃饭", "推荐菜", "人均消费", "菜", "饭店"]),
+    "hotel": ("酒店", "找地方住：酒店类型、价格、评分、设施（wifi、停车、早餐）",
+              ["酒店", "住宿", "入住", "宾馆", "房间", "房费", "设施"]),
+    "metro": ("地铁", "坐地铁：出发地和目的地附近的地铁站", ["地铁", "地铁站", "站"]),
+    "taxi": ("出租车", "打车：出发地、目的地、车型和车牌", ["出租车", "打车", "车型", "车牌"]),
 }
 
 
@@ -277,8 +308,9 @@ def _in_pool(dialogue_id: str) -> bool:
     return int(hashlib.sha1(dialogue_id.encode()).hexdigest(), 16) % 10 < 3
 
 
-def load_multiwoz(path: Path = MULTIWOZ) -> tuple[list[dict], list[dict]]:
-    """(pool contacts, evaluation contacts); each has ``turns`` [(speaker, text)], ``gold`` and ``carried``."""
+def load_multiwoz(path: Path = MULTIWOZ, domains: Sequence[str] = DOMAINS) -> tuple[list[dict], list[dict]]:
+    """(pool contacts, evaluation contacts); each has ``turns`` [(speaker, text)], ``gold`` and ``carried``.
+    Also reads CrossWOZ (same row format; ``domains=ZH_DOMAINS``)."""
     dialogues: dict[str, list[dict]] = defaultdict(list)
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -291,9 +323,9 @@ def load_multiwoz(path: Path = MULTIWOZ) -> tuple[list[dict], list[dict]]:
         previous: str | frozenset | None = None
         for row in rows:
             acts = {a.lower() for a in row["act_domains"]}
-            domains = frozenset(acts & set(DOMAINS))
-            if domains:
-                label: str | frozenset | None = next(iter(domains)) if len(domains) == 1 else domains
+            found = frozenset(acts & set(domains))
+            if found:
+                label: str | frozenset | None = next(iter(found)) if len(found) == 1 else found
             elif "booking" in acts and previous is not None:
                 label = previous
             else:
@@ -324,7 +356,33 @@ def _carry(gold: list) -> list[str]:
     return out
 
 
-def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keywords: bool = True) -> Taxonomy:
+def subsample(contacts: list[dict], n: int | None, seed: int = 0) -> list[dict]:
+    """``n`` contacts drawn with a fixed seed (all of them when ``n`` is None or larger), in their order."""
+    if n is None or n >= len(contacts):
+        return contacts
+    chosen = set(random.Random(seed).sample(range(len(contacts)), n))
+    return [c for i, c in enumerate(contacts) if i in chosen]
+
+
+def crosswoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0,
+                      without: Sequence[str] = ()) -> Taxonomy:
+    """CrossWOZ's domains as stages (Chinese names, descriptions, keywords) with ``n_examples`` single-domain
+    pool customer turns of 8+ characters each as examples."""
+    rng = random.Random(seed)
+    candidates: dict[str, list[str]] = defaultdict(list)
+    for contact in pool:
+        for (speaker, text), g in zip(contact["turns"], contact["gold"], strict=True):
+            if isinstance(g, str) and speaker == "customer" and len(text) >= 8:
+                candidates[g].append(text)
+    stages = [Stage(id=domain, name=name, phase="in_sale", description=description, keywords=words,
+                    examples=rng.sample(sorted(candidates[domain]), n_examples))
+              for domain, (name, description, words) in CROSSWOZ_STAGES.items()]  # same examples whatever is left out
+    stages = [stage for stage in stages if stage.id not in without]
+    return Taxonomy(name="crosswoz_domains", language="zh", stages=stages, issue_types=[])
+
+
+def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keywords: bool = True,
+                      without: Sequence[str] = ()) -> Taxonomy:
     """The domains as stages, with ``n_examples`` single-domain pool turns of 5+ words each as examples."""
     rng = random.Random(seed)
     candidates: dict[str, list[str]] = defaultdict(list)
@@ -335,8 +393,10 @@ def multiwoz_taxonomy(pool: list[dict], n_examples: int = 5, seed: int = 0, keyw
     stages = []
     for domain in DOMAINS:
         description, words = MULTIWOZ_STAGES[domain]
-        stages.append(Stage(id=domain, name=domain, phase="in_sale", description=description,
-                            keywords=words if keywords else [], examples=rng.sample(candidates[domain], n_examples)))
+        examples = rng.sample(candidates[domain], n_examples)  # drawn for every domain: the same whatever is left out
+        if domain not in without:
+            stages.append(Stage(id=domain, name=domain, phase="in_sale", description=description,
+                                keywords=words if keywords else [], examples=examples))
     return Taxonomy(name="multiwoz_domains", language="en", stages=stages,
                     issue_types=[])
 
@@ -393,6 +453,231 @@ def run_grouped(grouped: dict[str, list[dict]], predictor: Predictor) -> dict:
     seconds = time.perf_counter() - started
     pooled = score_dataset(all_contacts, all_pred, sorted(set(all_gold)))
     return {"pooled": pooled, "per_taxonomy": per, "turns_per_s": round(n_turns / seconds)}
+
+
+# -- the encoder classifier, banking77, discover (subsampled: the encoder embeds ~20-40 texts/s on 2 cores) --------
+EMB_CACHE = Path.home() / ".cache" / "journeylens" / "emb"
+_VECTORS = None
+
+
+def text_vectors():
+    """One ``TextVectors`` for the whole run, persisted under ``EMB_CACHE`` (outside the repository), so the
+    evaluation texts are embedded once across runs. Speed is measured separately, without the cache."""
+    global _VECTORS
+    if _VECTORS is None:
+        from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
+
+        _VECTORS = TextVectors(cache_dir=EMB_CACHE)
+        set_shared_vectors(_VECTORS)
+    return _VECTORS
+
+
+def encoder(settings=None) -> Predictor:
+    def predict(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+        from nlp.steps.stages.semantic import EncoderJourneyClassifier
+
+        classifier = EncoderJourneyClassifier(taxonomy, settings, vectors=text_vectors())
+        return [labels for labels, _ in classifier.label_sequences(sequences)]
+
+    return predict
+
+
+def _dialogues(name: str) -> tuple[list[dict], list[dict], Callable[..., Taxonomy], Sequence[str]]:
+    if name == "crosswoz":
+        pool, evaluation = load_multiwoz(CROSSWOZ, ZH_DOMAINS)
+        return pool, evaluation, crosswoz_taxonomy, ZH_DOMAINS
+    pool, evaluation = load_multiwoz()
+    return pool, evaluation, multiwoz_taxonomy, DOMAINS
+
+
+def compare_classifiers(name: str, n_dialogues: int = 150, without: Sequence[str] = ()) -> dict:
+    """Every classifier on the same ``n_dialogues`` evaluated dialogues (seeded subsample) of ``multiwoz`` or
+    ``crosswoz``: per-turn macro-F1, boundary F1, turns/s (the encoder's from cached vectors: its encoder speed
+    is ``encoder_speed``); the encoder's calibration; and, against a taxonomy ``without`` some domains, how
+    often their turns come out ``other`` (``out_of_taxonomy``)."""
+    from nlp.steps.stages.semantic import EncoderJourneyClassifier, EncoderSettings
+
+    pool, evaluation, make_taxonomy, domains = _dialogues(name)
+    chosen = subsample(evaluation, n_dialogues)
+    taxonomy = make_taxonomy(pool)
+    sequences = [c["turns"] for c in chosen]
+    results: dict = {"dialogues": len(chosen), "turns": sum(len(s) for s in sequences),
+                     "subsample": f"{len(chosen)} of {len(evaluation)} evaluated dialogues, seed 0"}
+    text_vectors()([t for s in sequences for _, t in s], "query")  # embed once, outside the timings
+    runs = {"baseline_stage_names": stage_name_baseline, "keyword": keyword_classifier, "fewshot": fewshot(),
+            "fewshot_adapted": adapted, "encoder": encoder(),
+            "encoder_no_keywords_no_other": encoder(EncoderSettings(keyword_weight=0.0, other_score=0.0))}
+    for run, predictor in runs.items():
+        started = time.perf_counter()
+        predictions = predictor(taxonomy, sequences)
+        seconds = time.perf_counter() - started
+        results[run] = {**score_dataset(chosen, predictions, domains), "turns_per_s": round(results["turns"] / seconds)}
+    results["calibration"] = {"fewshot": calibration(FewShotJourneyClassifier(taxonomy), chosen),
+                              "encoder": calibration(EncoderJourneyClassifier(taxonomy, vectors=text_vectors()),
+                                                     chosen)}
+    if without:
+        results["out_of_taxonomy"] = out_of_taxonomy(chosen, make_taxonomy(pool, without=without), without)
+    return results
+
+
+def out_of_taxonomy(contacts: list[dict], taxonomy: Taxonomy, without: Sequence[str], settings=None) -> dict:
+    """Turns of the domains the taxonomy lacks: share labelled ``other`` (should be high); turns of its own
+    domains: share labelled ``other`` (should be low) and macro-F1 over its stages."""
+    out = {"taxonomy_without": list(without)}
+    for run, predictor in (("keyword", keyword_classifier), ("fewshot", fewshot()), ("encoder", encoder(settings))):
+        predictions = predictor(taxonomy, [c["turns"] for c in contacts])
+        missing = kept = missing_other = kept_other = 0
+        gold_kept, pred_kept = [], []
+        for contact, pred in zip(contacts, predictions, strict=True):
+            for g, p in zip(contact["gold"], pred, strict=True):
+                if not isinstance(g, str):
+                    continue
+                if g in without:
+                    missing += 1
+                    missing_other += p == OTHER
+                else:
+                    kept += 1
+                    kept_other += p == OTHER
+                    gold_kept.append(g)
+                    pred_kept.append(p)
+        out[run] = {"other_on_missing_domain_turns": round(missing_other / max(missing, 1), 4),
+                    "other_on_taxonomy_domain_turns": round(kept_other / max(kept, 1), 4),
+                    "macro_f1_taxonomy_domains": round(macro_f1(gold_kept, pred_kept, taxonomy.stage_ids), 4),
+                    "missing_domain_turns": missing, "taxonomy_domain_turns": kept}
+    return out
+
+
+def encoder_speed(n_texts: int = 256) -> dict:
+    """Texts/s of the e5 encoder itself (no cache), on ``n_texts`` MultiWOZ and CrossWOZ turns, batch 64."""
+    from nlp.steps.stages.embedding import TextVectors
+
+    texts = []
+    for path, domains in ((MULTIWOZ, DOMAINS), (CROSSWOZ, ZH_DOMAINS)):
+        _, evaluation = load_multiwoz(path, domains)
+        texts += [t for c in subsample(evaluation, 40, seed=1) for _, t in c["turns"]][: n_texts // 2]
+    vectors = TextVectors()
+    vectors(["warm up"], "query")
+    started, cpu = time.perf_counter(), time.process_time()
+    vectors(texts, "query")
+    seconds = time.perf_counter() - started
+    return {"texts": len(texts), "texts_per_s": round(len(texts) / seconds, 1),
+            "texts_per_cpu_s": round(len(texts) / (time.process_time() - cpu), 1), "load_average": os.getloadavg()}
+
+
+def pipeline_speed(n_contacts: int = 20) -> dict:
+    """Transcripts/s of the whole pipeline (redaction, sentences, classifier, lexicon emotion, segments) with
+    ``keyword`` and with ``encoder`` (a fresh, uncached ``TextVectors``: every utterance through e5), same run, on
+    the first ``n_contacts`` demo contacts; the encoder loaded beforehand (its load is not counted)."""
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.readers import iter_records
+    from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
+
+    transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
+                                                strict=False) if r.transcript is not None]
+    out: dict = {"contacts": len(transcripts), "turns": sum(len(t.turns) for t in transcripts)}
+    vectors = TextVectors()
+    vectors(["warm up"], "query")
+    set_shared_vectors(vectors)
+    try:
+        for spec in ("keyword", "encoder"):
+            pipeline = Pipeline(PipelineConfig(journey_classifier=spec))
+            pipeline.analyze(transcripts[:1])  # taxonomy texts embedded, lazy parts built
+            started = time.perf_counter()
+            docs = pipeline.analyze(transcripts[1:])
+            seconds = time.perf_counter() - started
+            utterances = sum(len(d.utterances) for d in docs)
+            out[spec] = {"transcripts_per_s": round((len(transcripts) - 1) / seconds, 2),
+                         "utterances_per_s": round(utterances / seconds, 1)}
+    finally:
+        set_shared_vectors(_VECTORS)
+    out["encoder_vs_keyword"] = round(out["encoder"]["transcripts_per_s"] / out["keyword"]["transcripts_per_s"], 4)
+    out["load_average"] = os.getloadavg()
+    return out
+
+
+def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> dict:
+    """Issue types: banking77's 77 intents, each with ``per_intent`` example texts (and its name), as issue types
+    of a taxonomy; accuracy on ``test_per_intent`` other texts per intent (seeded), per classifier's scorer."""
+    import csv
+
+    from nlp.schema.taxonomy import IssueType
+    from nlp.steps.stages.fewshot import CategoryScorer
+    from nlp.steps.stages.keyword import KeywordMatcher
+    from nlp.steps.stages.semantic import DenseCategoryScorer, EncoderSettings
+
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    with BANKING77.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_intent[row["category"]].append(row["text"])
+    rng = random.Random(seed)
+    issues, tests = [], []
+    for intent in sorted(by_intent):
+        texts = rng.sample(by_intent[intent], per_intent + test_per_intent)
+        intent_id = re.sub(r"[^a-z0-9_]", "", intent.lower())
+        issues.append(IssueType(id=intent_id, name=intent.replace("_", " "), examples=texts[:per_intent]))
+        tests += [(t, intent_id) for t in texts[per_intent:]]
+    pairs = [(i.id, i) for i in issues]
+    ids = [i.id for i in issues]
+    texts = [t for t, _ in tests]
+    gold = [g for _, g in tests]
+    matcher = KeywordMatcher(pairs)
+    keyword = [max(sc, key=sc.get) if (sc := matcher.scores(t)) else None for t in texts]
+    out = {"intents": len(ids), "examples_per_intent": per_intent, "test_texts": len(texts)}
+    started = time.perf_counter()
+    sparse_scores = CategoryScorer(pairs, ids, FewShotSettings()).scores(texts)
+    fewshot_s = time.perf_counter() - started
+    text_vectors()(texts, "query")
+    started = time.perf_counter()
+    dense_scores = DenseCategoryScorer(pairs, ids, EncoderSettings(), text_vectors()).scores(texts)
+    encoder_s = time.perf_counter() - started
+    for run, predicted, seconds in (("keyword", keyword, None),
+                                    ("fewshot", [ids[i] for i in sparse_scores.argmax(axis=1)], fewshot_s),
+                                    ("encoder", [ids[i] for i in dense_scores.argmax(axis=1)], encoder_s)):
+        out[run] = {"accuracy": round(sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold), 4),
+                    "macro_f1": round(macro_f1(gold, [p or OTHER for p in predicted], ids), 4)}
+        if seconds is not None:
+            out[run]["texts_per_s_cached_vectors" if run == "encoder" else "texts_per_s"] = round(len(texts) / seconds)
+    return out
+
+
+def evaluate_discover(name: str, n_dialogues: int = 150, max_topics: int = 12) -> dict:
+    """``discover`` on the customer turns (single gold domain) of the same subsample as ``compare_classifiers``:
+    NMI and ARI of the clusters with the gold domains, and the drafted taxonomy used unedited by the encoder
+    classifier on the same dialogues, per-turn macro-F1 after mapping each drafted stage to its majority domain."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from nlp.discover import discover
+
+    pool, evaluation, _, domains = _dialogues(name)
+    chosen = subsample(evaluation, n_dialogues)
+    texts, gold = [], []
+    for contact in chosen:
+        for (speaker, text), g in zip(contact["turns"], contact["gold"], strict=True):
+            if speaker == "customer" and isinstance(g, str) and len(text.strip()) >= 4 and text not in texts:
+                texts.append(text)
+                gold.append(g)
+    started = time.perf_counter()
+    result = discover(texts, max_topics=max_topics, vectors=text_vectors())
+    seconds = time.perf_counter() - started
+    kept = result.labels >= 0
+    labels = result.labels[kept]
+    gold_kept = [g for g, k in zip(gold, kept.tolist(), strict=True) if k]
+    majority = {}
+    for i, topic in enumerate(result.topics):
+        members = [g for g, label in zip(gold_kept, labels.tolist(), strict=True) if label == i]
+        majority[topic.id] = max(set(members), key=members.count)
+    draft = result.taxonomy(f"{name}_draft")
+    predictions = encoder()(draft, [c["turns"] for c in chosen])
+    mapped = [[majority.get(p, OTHER) for p in pred] for pred in predictions]
+    scored = score_dataset(chosen, mapped, domains)
+    return {"utterances": len(texts), "topics": len(result.topics), "noise": result.noise,
+            "nmi": round(float(normalized_mutual_info_score(gold_kept, labels)), 4),
+            "ari": round(float(adjusted_rand_score(gold_kept, labels)), 4),
+            "seconds_cached_vectors": round(seconds, 1),
+            "draft_turn_macro_f1_majority_mapped": scored["turn_macro_f1"],
+            "draft_boundary_f1_tol0": scored["boundary_f1_tol0"],
+            "topic_names": {t.id: [t.name, majority[t.id], t.size] for t in result.topics}}
 
 
 # -- main -------------------------------------------------------------------------------------------------
@@ -568,6 +853,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["multiwoz", "zh_dev", "zh_holdout", "demo", "speed"])
     parser.add_argument("--demo-limit", type=int, help="only the first N demo contacts")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--subsample", type=int, default=150, help="dialogues per dataset for the encoder "
+                        "comparisons (crosswoz, multiwoz_compare, discover)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results: dict = {}
@@ -578,11 +865,13 @@ def main() -> None:
              ("fewshot_adapted", adapted))
     if "zh_dev" in args.datasets:
         grouped = load_zh_dev()
-        results["zh_dev"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}
+        results["zh_dev"] = {run: run_grouped(grouped, predictor)
+                             for run, predictor in (*plain, ("encoder", encoder()))}
         print(json.dumps({"zh_dev": results["zh_dev"]}, indent=1, ensure_ascii=False), flush=True)
     if "zh_holdout" in args.datasets:
         grouped = load_zh_dev(ZH_HOLDOUT)
-        results["zh_holdout"] = {run: run_grouped(grouped, predictor) for run, predictor in plain}
+        results["zh_holdout"] = {run: run_grouped(grouped, predictor)
+                                 for run, predictor in (*plain, ("encoder", encoder()))}
         print(json.dumps({"zh_holdout": results["zh_holdout"]}, indent=1, ensure_ascii=False), flush=True)
     if "demo" in args.datasets:
         results["demo"] = evaluate_demo(load_demo(args.demo_limit), plain)
@@ -593,6 +882,23 @@ def main() -> None:
     if "reason" in args.datasets:
         results["reason"] = reason_stage_accuracy()
         print(json.dumps({"reason": results["reason"]}, indent=1), flush=True)
+    for name, without in (("multiwoz_compare", ("taxi", "attraction")), ("crosswoz", ("restaurant",))):
+        if name in args.datasets:
+            dataset = "multiwoz" if name == "multiwoz_compare" else "crosswoz"
+            results[name] = compare_classifiers(dataset, args.subsample, without)
+            print(json.dumps({name: results[name]}, indent=1), flush=True)
+    if "banking77" in args.datasets:
+        results["banking77"] = banking77()
+        print(json.dumps({"banking77": results["banking77"]}, indent=1), flush=True)
+    if "discover" in args.datasets:
+        results["discover"] = {name: evaluate_discover(name, args.subsample) for name in ("crosswoz", "multiwoz")}
+        print(json.dumps({"discover": results["discover"]}, indent=1, ensure_ascii=False), flush=True)
+    if "pipeline_speed" in args.datasets:
+        results["pipeline_speed"] = pipeline_speed()
+        print(json.dumps({"pipeline_speed": results["pipeline_speed"]}, indent=1), flush=True)
+    if "encoder_speed" in args.datasets:
+        results["encoder_speed"] = encoder_speed()
+        print(json.dumps({"encoder_speed": results["encoder_speed"]}, indent=1), flush=True)
     if "speed" in args.datasets:
         results["speed"] = measure_speed()
         print(json.dumps({"speed": results["speed"]}, indent=1), flush=True)

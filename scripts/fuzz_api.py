@@ -26,8 +26,10 @@ from pathlib import Path
 
 import httpx
 
-from service.keys import KeyStore
-from service.launch import ServerProcess
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests/support/server.py
+
+from service.keys import KeyStore  # noqa: E402
+from tests.support.server import ServerProcess  # noqa: E402
 
 ROUTES = ("/v1/analyze", "/v1/analyze/batch", "/v1/transcripts")
 

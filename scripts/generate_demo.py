@@ -2,7 +2,7 @@
 """Generate the deterministic demo archive: synthetic contact-centre transcripts with their planted truth.
 
 The archive imitates exports of a Chinese platform's contact centre (food delivery ~60 %, hotel ~40 %,
-plus one e-commerce journey retelling the remote-control story of seeds/001). Every contact follows the
+plus one e-commerce journey retelling the remote-control story of the 618 projector). Every contact follows the
 service journey (IVR, bot, online or phone agent, ticket, transfers, first-line to second-line escalation,
 merchant / rider / hotel turns) through one or two customer-journey stages, with an emotion planted on every
 customer turn.
@@ -47,7 +47,7 @@ NEGATIVE = frozenset({"anger", "frustration", "anxiety", "disappointment"})
 # -----------------------------------------------------------------------------------------------------------
 # Journey stages: stage id -> (contact volume weight, pain 0..1, issue weights (doubt, defect, blockage),
 # third party involved or None, stages a contact may move on to). Ids are those of models/taxonomies/*.yaml.
-# Food delivery (seeds/000): receiving and eating have the most problems, review and refund hurt most.
+# Food delivery (the 美团 journey study): receiving and eating have the most problems, review and refund hurt most.
 # Hotel: waiting has the most problems but low pain; confirmation has few problems but the highest pain.
 # ------------------------------------------------------------------------------------------------------------
 STAGES: dict[str, dict[str, tuple[float, float, tuple[float, float, float], str | None, tuple[str, ...]]]] = {
@@ -1128,7 +1128,7 @@ CITIES = _split(_CITIES)
 
 
 # ----------------------------------------------------------------------------------------------------------
-# The e-commerce journey of seeds/001: a replacement remote promised "tomorrow", chased for six days.
+# The e-commerce journey of the 618 projector: a replacement remote promised "tomorrow", chased for six days.
 # Rows: (speaker[:label], emotion, text); one stage and issue per contact; days count from the journey's
 # start; promise: (turn, quote, deadline (day, hour, minute), fallback deadline or None).
 # ------------------------------------------------------------------------------------------------------------
@@ -1949,7 +1949,7 @@ class _Generator:
         return base + timedelta(days=days, hours=hours, minutes=minutes)
 
     def _remote_story(self, day: int) -> list[tuple[dict, dict, datetime]]:
-        """The seeds/001 journey: four contacts, three promises, two of them broken, a landline hand-off."""
+        """The 618 projector journey: four contacts, three promises, two of them broken, a landline hand-off."""
         rng = self.rng
         customer = {"id": f"U{rng.randrange(10**8, 10**9)}", "persona": "上班族", "script": "hans",
                     "city": "杭州", "device": "Android"}

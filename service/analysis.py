@@ -3,7 +3,9 @@
 The summary is computed from the scored utterances only, so a freshly analyzed contact and one read back from
 the store give the same numbers:
 
-- ``nev`` (net emotional value) = 100 × (positive − negative) / scored customer utterances, in −100..100;
+- ``nev`` (net emotional value) of the contact and of each segment, by the one definition in
+  ``nlp.analytics.nev`` with the service's analytics settings (``emotion_weights``): 100 × Σ emotion weights of
+  the scored customer utterances / their number, in −100..100 — the number rankings, trends and touchpoints show;
 - emotion trend = mean ``sentiment_score`` of the first third of the scored customer utterances (at least one)
   against the last third; ``improving`` / ``worsening`` when the change is beyond ±0.1, else ``steady``;
 - pain signals: negative at the end, share negative, service-step hand-offs, escalation, stage switches and
@@ -14,12 +16,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from statistics import fmean
 
+from nlp.analytics.nev import nev
 from nlp.schema.document import AnalyzedTranscript, Segment
+from nlp.schema.fields import row
 from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
-from service.schemas import (
+from service.schemas.analyze import (
     AnalyzeResult,
     ContactSummary,
     EmotionTrend,
@@ -33,26 +36,17 @@ TREND_STEADY_BAND = 0.1
 ESCALATION_STEP = "escalation"
 
 
-def analysis_result(doc: AnalyzedTranscript) -> AnalyzeResult:
-    """The API's answer for one analyzed transcript."""
+def analysis_result(doc: AnalyzedTranscript, weights: Mapping[str, float]) -> AnalyzeResult:
+    """The API's answer for one analyzed transcript; ``weights``: the emotion weights of NEV."""
     transcript = doc.transcript
-    utterances = [
-        UtteranceResult(
-            index=index, turn_index=u.turn_index, sentence_index=u.sentence_index, speaker=u.speaker, text=u.text,
-            start_ms=u.start_ms, end_ms=u.end_ms, ts=u.ts, segment_index=u.segment_index, stage=u.stage,
-            stage_confidence=u.stage_confidence, issue_type=u.issue_type, service_step=u.service_step,
-            sentiment=u.sentiment, sentiment_score=u.sentiment_score, emotion=u.emotion,
-            emotion_coarse=u.emotion_coarse, emotion_confidence=u.emotion_confidence,
-        )
-        for index, u in enumerate(doc.utterances)
-    ]
-    segments = segment_results(doc.segments, utterances, stage_names(doc.taxonomy))
+    utterances = [UtteranceResult(index=index, **row(u, "api")) for index, u in enumerate(doc.utterances)]
+    segments = segment_results(doc.segments, utterances, stage_names(doc.taxonomy), weights)
     return AnalyzeResult(
         id=transcript.id, language=doc.language, taxonomy=doc.taxonomy, channel=transcript.channel,
         started_at=transcript.started_at,
         business_line=transcript.business_line, customer_id=transcript.customer_id, order_id=transcript.order_id,
-        summary=contact_summary(utterances, segments), segments=segments, utterances=utterances,
-        promises=[PromiseResult(**asdict(p)) for p in doc.promises],
+        summary=contact_summary(utterances, segments, weights), segments=segments, utterances=utterances,
+        promises=[PromiseResult(**row(p, "api")) for p in doc.promises],
     )
 
 
@@ -65,7 +59,8 @@ def stage_names(taxonomy: str) -> dict[str, str]:
 
 
 def segment_results(
-    segments: Sequence[Segment], utterances: Sequence[UtteranceResult], names: Mapping[str, str]
+    segments: Sequence[Segment], utterances: Sequence[UtteranceResult], names: Mapping[str, str],
+    weights: Mapping[str, float],
 ) -> list[SegmentResult]:
     by_segment: dict[int | None, list[UtteranceResult]] = {}
     for utterance in utterances:
@@ -76,7 +71,7 @@ def segment_results(
         results.append(SegmentResult(
             segment_index=s.segment_index, stage=s.stage, stage_name=names.get(s.stage, s.stage),
             issue_type=s.issue_type, first_turn=s.first_turn, last_turn=s.last_turn, n_utterances=s.n_utterances,
-            n_customer_utterances=s.n_customer_utterances, sentiment_mean=s.sentiment_mean, nev=nev(members),
+            n_customer_utterances=s.n_customer_utterances, sentiment_mean=s.sentiment_mean, nev=nev(members, weights),
             dominant_emotion=dominant_emotion(members),
         ))
     return results
@@ -84,16 +79,6 @@ def segment_results(
 
 def _scored_customer(utterances: Sequence[UtteranceResult]) -> list[UtteranceResult]:
     return [u for u in utterances if u.speaker == "customer" and u.sentiment is not None]
-
-
-def nev(utterances: Sequence[UtteranceResult]) -> float | None:
-    """100 × (positive − negative) / scored customer utterances; None when none was scored."""
-    scored = _scored_customer(utterances)
-    if not scored:
-        return None
-    positive = sum(u.sentiment == "positive" for u in scored)
-    negative = sum(u.sentiment == "negative" for u in scored)
-    return round(100.0 * (positive - negative) / len(scored), 1)
 
 
 def dominant_emotion(utterances: Sequence[UtteranceResult]) -> str | None:
@@ -127,14 +112,15 @@ def pain_signals(utterances: Sequence[UtteranceResult], segments: Sequence[Segme
     )
 
 
-def contact_summary(utterances: Sequence[UtteranceResult], segments: Sequence[SegmentResult]) -> ContactSummary:
+def contact_summary(utterances: Sequence[UtteranceResult], segments: Sequence[SegmentResult],
+                    weights: Mapping[str, float]) -> ContactSummary:
     scored = _scored_customer(utterances)
     stages: list[str] = []
     for segment in segments:
         if segment.stage not in stages:
             stages.append(segment.stage)
     return ContactSummary(
-        nev=nev(utterances),
+        nev=nev(utterances, weights),
         n_customer_utterances=sum(u.speaker == "customer" for u in utterances),
         n_positive=sum(u.sentiment == "positive" for u in scored),
         n_negative=sum(u.sentiment == "negative" for u in scored),

@@ -15,7 +15,7 @@ from service import problems
 from service.config import Settings
 from service.facts_cache import FactsCache
 from service.middleware import ApiKeyGate, BodyLimit, RequestContext
-from service.routes import analytics, analyze, catalog, dashboard, health, transcripts
+from service.routes import analytics, analyze, catalog, categories, dashboard, health, transcripts
 from service.runtime import Runtime
 
 log = logging.getLogger("journeylens.service")
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.facts_cache = FactsCache()
     problems.install(app)
-    for module in (analyze, transcripts, analytics, catalog, health, dashboard):
+    for module in (analyze, transcripts, analytics, categories, catalog, health, dashboard):
         app.include_router(module.router)
 
     # add_middleware wraps: the last added is the outermost.

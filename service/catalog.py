@@ -7,7 +7,7 @@ from typing import Any
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
 from nlp.schema.taxonomy import load_taxonomy
-from service.schemas import CategoryInfo, ModelInfo, ModelsResponse, StageInfo, TaxonomyInfo
+from service.schemas.catalog import CategoryInfo, ModelInfo, ModelsResponse, StageInfo, TaxonomyInfo
 
 
 def taxonomy_infos(names: list[str], config: PipelineConfig) -> list[TaxonomyInfo]:

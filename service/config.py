@@ -7,7 +7,6 @@ settings file (YAML, TOML or JSON; named by ``--settings`` or ``JOURNEYLENS_SETT
 
 from __future__ import annotations
 
-import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -22,14 +21,15 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-SETTINGS_FILE_VARIABLE = "JOURNEYLENS_SETTINGS_FILE"
+from nlp.resources import ENV_PREFIX, settings_file_from_env
+
 _settings_file: ContextVar[Path | None] = ContextVar("settings_file", default=None)
 
 
 class Settings(BaseSettings):
     """Everything the service reads at start-up; see docs/service.md for the meaning of each field."""
 
-    model_config = SettingsConfigDict(env_prefix="JOURNEYLENS_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = _settings_file.get() or os.environ.get(SETTINGS_FILE_VARIABLE)
+        path = _settings_file.get() or settings_file_from_env()
         if path:
             sources.append(_file_source(settings_cls, Path(path)))
         return tuple(sources)
@@ -91,7 +91,7 @@ def _file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSe
     raise ValueError(f"settings file {path}: use .yaml, .yml, .toml or .json")
 
 
-def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
+def load_service_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from ``overrides`` (None values ignored), the environment and the settings file."""
     token = _settings_file.set(settings_file)
     try:

@@ -4,8 +4,9 @@ Every analytics route starts from ``nlp.analytics.contacts.contact_facts`` (one 
 stage and pain), the bulk of its cost (~0.2 s on the 2,400-contact demo, seconds on a million utterances). The
 dashboard asks for the ranking, the trend, the touchpoints and the impact of one filter set at once; with this
 cache they compute the facts once. An entry is keyed by the filters, the breakdown and the store's version
-(number of transcripts and latest ``scored_at``: any stored, updated or re-scored transcript changes it), so an
-answer never comes from older data. Concurrent requests for the same key wait for the one computing it.
+(number of transcripts and latest ``scored_at``: any stored, updated or re-scored transcript changes it; the same
+of the categories table, which ``categorize`` rewrites), so an answer never comes from older data. Concurrent
+requests for the same key wait for the one computing it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class FactsCache:
 
     @staticmethod
     def store_version(con: DuckDBPyConnection) -> tuple:
-        return tuple(con.execute("SELECT count(*), max(scored_at) FROM transcripts").fetchall()[0])
+        # categories too: ``journeylens categorize`` changes what the category filter and breakdown select
+        return tuple(con.execute("SELECT count(*), max(scored_at), (SELECT count(*) FROM categories), "
+                                 "(SELECT max(categorized_at) FROM categories) FROM transcripts").fetchall()[0])
 
     def get(self, con: DuckDBPyConnection, settings: AnalyticsSettings, filters: Filters | None,
             by: str | None) -> pd.DataFrame:

@@ -12,6 +12,9 @@ process stays the only one that owns the DuckDB file, the API keys and the rate 
 are in flight (one computing, the next already queued there, so the worker never idles while the event loop
 answers the previous batch), and a new batch takes every waiting transcript up to ``max_size``, waiting at most
 ``max_wait_s`` (default 0) for more.
+
+This module is the server side (the pool and the batcher, on the event loop); what runs inside each worker
+process, and the frames both sides exchange, is ``service/inference_worker.py``.
 """
 
 from __future__ import annotations
@@ -22,20 +25,15 @@ import itertools
 import logging
 import multiprocessing
 import pickle
-import signal
 import socket
-import struct
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nlp.config import PipelineConfig
-from nlp.pipeline import Pipeline
-from nlp.schema.document import AnalyzedTranscript
-from nlp.schema.transcript import Transcript
-from service.analysis import analysis_result
-from service.logs import setup_logging
+from service.inference_worker import HEADER, Job, Outcome, UnsendableBatch, frame, worker_main
+
+__all__ = ["AnalysisError", "InferencePool", "Job", "MicroBatcher", "Outcome", "UnsendableBatch"]
 
 log = logging.getLogger("journeylens.inference")
 
@@ -47,116 +45,13 @@ class AnalysisError(RuntimeError):
     """Inference could not run: a worker stopped, or the service is stopping."""
 
 
-@dataclass(frozen=True)
-class Job:
-    """One transcript to analyze; ``keep_doc`` returns the analyzed document too (for the store)."""
-
-    transcript: Transcript
-    taxonomy: str | None = None
-    keep_doc: bool = False
-
-
-@dataclass
-class Outcome:
-    """What a worker sends back for one job: the ``AnalyzeResult`` already serialized to JSON (forwarding bytes
-    costs the HTTP process nothing, unpickling the pydantic objects cost it 0.6 ms per transcript), the analyzed
-    document when it is to be stored, or the name of the error."""
-
-    json: bytes | None = None
-    doc: AnalyzedTranscript | None = None
-    error: str | None = None
-    unprocessable: bool = False  # the transcript itself cannot be processed (a client error, not ours)
-
-
-# -- worker side (a spawned process) --------------------------------------------------------------------------
-_pipeline: Pipeline | None = None
-
-_WARM_UP = Transcript(id="warm-up", business_line="food_delivery", turns=[
-    {"speaker": "customer", "text": "骑手怎么还没到？我都等了一个小时了"},
-    {"speaker": "agent", "text": "您好，马上帮您联系骑手"},
-    {"speaker": "customer", "text": "OK thanks, that was fast"},
-])
-
-
-def init_worker(config: PipelineConfig, log_level: str = "info") -> None:
-    """Give this worker process its pipeline and load every model it uses."""
-    global _pipeline
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the server stops us
-    setup_logging(log_level)
-    _pipeline = Pipeline(config)
-    _pipeline.analyze([_WARM_UP])
-    _pipeline.fingerprint  # noqa: B018 - computed now, not under load
-
-
-def run_jobs(jobs: Sequence[Job]) -> tuple[list[Outcome], float]:
-    """Analyze a micro-batch in one pipeline call; if it fails, one by one so only the culprit fails."""
-    assert _pipeline is not None, "init_worker did not run"
-    started = time.perf_counter()
-    try:
-        docs = _pipeline.analyze([j.transcript for j in jobs], [j.taxonomy for j in jobs])
-        outcomes = [_outcome(job, doc) for job, doc in zip(jobs, docs, strict=True)]
-    except Exception:  # noqa: BLE001 - isolated below
-        outcomes = []
-        for job in jobs:
-            try:
-                outcomes.append(_outcome(job, _pipeline.analyze([job.transcript], [job.taxonomy])[0]))
-            except Exception as error:  # noqa: BLE001 - reported to that request only
-                outcomes.append(Outcome(error=type(error).__name__))
-    return outcomes, time.perf_counter() - started
-
-
-def _outcome(job: Job, doc: AnalyzedTranscript) -> Outcome:
-    return Outcome(json=analysis_result(doc).model_dump_json().encode(), doc=doc if job.keep_doc else None)
-
-
-# -- server side -----------------------------------------------------------------------------------------------
-# A frame is a header (payload length, batch id) and a pickled payload. Answers carry the id of the batch they
-# answer, so a batch that fails anywhere (before it is sent, in the worker, on the way back) can never shift
-# another batch's answer onto the wrong callers.
-_HEADER = struct.Struct("!IQ")
-
-
-class UnsendableBatch(Exception):
-    """A batch could not be framed (or unframed by the worker): something in its transcripts cannot be
-    serialized. The batch was never analyzed; each job may be retried alone to find the culprit."""
-
-
-def _frame(batch_id: int, message: object) -> bytes:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(payload), batch_id) + payload
-
-
-def _answer(batch_id: int, jobs_payload: bytes) -> bytes:
-    """The worker's framed answer to one batch; a batch it cannot unpickle, or whose answer it cannot pickle,
-    is answered with ``UnsendableBatch`` under the same id."""
-    try:
-        jobs = pickle.loads(jobs_payload)  # trusted: our own server process
-        return _frame(batch_id, run_jobs(jobs))
-    except (pickle.PickleError, RecursionError, MemoryError, TypeError, AttributeError) as error:
-        log.error("a batch could not be (un)serialized", extra={"error_type": type(error).__name__})
-        return _frame(batch_id, UnsendableBatch(type(error).__name__))
-
-
-def _worker_main(sock: socket.socket, config: PipelineConfig, log_level: str) -> None:
-    """An inference process: load the pipeline, then answer framed batches until the server hangs up."""
-    init_worker(config, log_level)
-    assert _pipeline is not None
-    with sock, sock.makefile("rb") as incoming:
-        sock.sendall(_frame(0, _pipeline.fingerprint))
-        while header := incoming.read(_HEADER.size):
-            if len(header) < _HEADER.size:
-                return
-            size, batch_id = _HEADER.unpack(header)
-            sock.sendall(_answer(batch_id, incoming.read(size)))
-
-
 class _Worker:
     """One inference process and the socket to it; each answer names the batch it answers."""
 
     def __init__(self, initargs: tuple) -> None:
         parent, child = socket.socketpair()
         self.process = multiprocessing.get_context("spawn").Process(
-            target=_worker_main, args=(child, *initargs), name="journeylens-inference", daemon=True)
+            target=worker_main, args=(child, *initargs), name="journeylens-inference", daemon=True)
         self.process.start()
         child.close()
         self._socket = parent
@@ -171,7 +66,7 @@ class _Worker:
 
     async def receive(self) -> tuple[int, Any]:
         assert self.reader is not None
-        size, batch_id = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
+        size, batch_id = HEADER.unpack(await self.reader.readexactly(HEADER.size))
         return batch_id, pickle.loads(await self.reader.readexactly(size))
 
     def send(self, jobs: Sequence[Job]) -> asyncio.Future:
@@ -179,12 +74,12 @@ class _Worker:
         assert self.writer is not None
         batch_id = next(self._next_id)
         try:
-            frame = _frame(batch_id, list(jobs))
+            framed = frame(batch_id, list(jobs))
         except (pickle.PickleError, RecursionError, MemoryError, TypeError, AttributeError) as error:
             raise UnsendableBatch(type(error).__name__) from error
         future = asyncio.get_running_loop().create_future()
         self.pending[batch_id] = (future, time.monotonic())
-        self.writer.write(frame)  # buffered by the transport: never blocks the event loop
+        self.writer.write(framed)  # buffered by the transport: never blocks the event loop
         return future
 
     def settle(self, batch_id: int, answer: Any) -> None:
@@ -236,11 +131,11 @@ class InferencePool:
     """
 
     def __init__(self, config: PipelineConfig, workers: int, fingerprint: str, log_level: str = "info",
-                 stall_after_s: float = 120.0) -> None:
+                 stall_after_s: float = 120.0, emotion_weights: Mapping[str, float] | None = None) -> None:
         self.workers = workers
         self.fingerprint = fingerprint
         self.stall_after_s = stall_after_s
-        self._initargs = (config, log_level)
+        self._initargs = (config, log_level, dict(emotion_weights) if emotion_weights is not None else None)
         self._live: list[_Worker] = []
         self._available = asyncio.Event()
         self._readers: set[asyncio.Task] = set()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import duckdb
 
-from nlp.schema.document import Segment
+from nlp.schema.document import Promise, Segment, Utterance
+from nlp.schema.fields import fields_for
 from service.analysis import contact_summary, segment_results, stage_names
-from service.schemas import PromiseResult, StoredTranscript, UtteranceResult
+from service.schemas.records import PromiseResult, UtteranceResult
+from service.schemas.transcripts import StoredTranscript
 
-_UTTERANCE_FIELDS = tuple(f for f in UtteranceResult.model_fields if f != "index")
-_SEGMENT_FIELDS = ("segment_index", "stage", "issue_type", "first_turn", "last_turn", "n_utterances",
-                   "n_customer_utterances", "sentiment_mean")
+# the stored columns of each record that the API shows (nlp.schema.fields)
+_UTTERANCE_FIELDS = tuple(f.name for f in fields_for(Utterance, "api"))
+_SEGMENT_FIELDS = tuple(f.name for f in fields_for(Segment, "store"))
+_PROMISE_FIELDS = tuple(f.name for f in fields_for(Promise, "api"))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, transcript_id: str) -> list[dict]:
@@ -21,8 +25,10 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, transcript_id: str) -> list[
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str) -> StoredTranscript | None:
-    """The stored transcript ``transcript_id``, or None when there is none."""
+def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str,
+                      weights: Mapping[str, float]) -> StoredTranscript | None:
+    """The stored transcript ``transcript_id``, or None when there is none; ``weights``: the emotion weights of
+    NEV (the service's analytics settings)."""
     found = _rows(con, "SELECT * FROM transcripts WHERE transcript_id = ?", transcript_id)
     if not found:
         return None
@@ -36,15 +42,15 @@ def stored_transcript(con: duckdb.DuckDBPyConnection, transcript_id: str) -> Sto
         Segment(**{f: row[f] for f in _SEGMENT_FIELDS})
         for row in _rows(con, "SELECT * FROM segments WHERE transcript_id = ? ORDER BY segment_index", transcript_id)
     ]
-    promises = [PromiseResult(**{f: row.get(f) for f in PromiseResult.model_fields})
+    promises = [PromiseResult(**{f: row.get(f) for f in _PROMISE_FIELDS})
                 for row in _rows(con, "SELECT * FROM promises WHERE transcript_id = ? ORDER BY promise_index",
                                  transcript_id)]
-    segment_views = segment_results(segments, utterances, stage_names(t["taxonomy"]))
+    segment_views = segment_results(segments, utterances, stage_names(t["taxonomy"]), weights)
     return StoredTranscript(
         id=t["transcript_id"], channel=t["channel"], started_at=t["started_at"], customer_id=t["customer_id"],
         order_id=t["order_id"], business_line=t["business_line"], language=t["language"], taxonomy=t["taxonomy"],
         metadata=json.loads(t["metadata"]) if t["metadata"] else {}, n_turns=t["n_turns"], source=t["source"],
         run_id=t["run_id"], fingerprint=t["fingerprint"], scored_at=t["scored_at"],
-        summary=contact_summary(utterances, segment_views), segments=segment_views, utterances=utterances,
+        summary=contact_summary(utterances, segment_views, weights), segments=segment_views, utterances=utterances,
         promises=promises,
     )

@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 import anyio
 
-from nlp.analytics.settings import AnalyticsSettings
-from nlp.analytics.settings import load_settings as load_analytics_settings
+from nlp.analytics.settings import AnalyticsSettings, load_analytics_settings
 from nlp.config import PipelineConfig, load_config
 from nlp.pipeline import Pipeline
 from nlp.schema.taxonomy import builtin_taxonomies
@@ -26,7 +25,8 @@ from service.keys import KeyStore
 from service.metrics import Metrics
 from service.problems import ProblemError
 from service.ratelimit import RateLimiter
-from service.schemas import AnalyzeResult, IngestResult
+from service.schemas.analyze import AnalyzeResult
+from service.schemas.transcripts import IngestResult
 from service.storage import Database, StorageError
 
 log = logging.getLogger("journeylens.service")
@@ -67,7 +67,7 @@ class Runtime:
         versions, fingerprint = self.pipeline.model_versions, self.pipeline.fingerprint
         self.db = Database(self.settings.db, versions, fingerprint, self.settings.write_batch_max)
         self.pool = InferencePool(self.config, self.settings.workers, fingerprint, self.settings.log_level,
-                                  self.settings.worker_stall_s)
+                                  self.settings.worker_stall_s, emotion_weights=self.analytics.emotion_weights)
         self.batcher = MicroBatcher(self.pool, self.settings.batch_max_size, self.settings.batch_max_wait_ms / 1000,
                                     on_batch=self.metrics.observe_batch)
         self.metrics.watch_queue("inference", lambda: self.batcher.depth if self.batcher else 0)

@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from nlp.config import PipelineConfig
-from nlp.ingest.local import quarantine_path_for, score_archive
+from nlp.ingest.local import score_archive
+from nlp.ingest.run import quarantine_path_for
 
 PHONE, ID_NUMBER, CARD, EMAIL = "13912345678", "11010519491231002X", "6222021234567894", "li.lei@example.com"
 
@@ -164,6 +165,7 @@ def test_killing_a_run_with_workers_ends_them_and_the_next_run_marks_it_interrup
 
 def test_a_database_inside_the_input_folder_is_not_read(tmp_path: Path, archive: Path) -> None:
     write_jsonl(archive / "bad.jsonl", ["{oops"])
+    write_jsonl(archive / "cx.quarantine.jsonl", ["{oops"])  # the quarantine's name before it was cx.duckdb.…
     db = archive / "cx.duckdb"
     first = score_archive([archive], db).counts
     assert (first.read, first.scored, first.quarantined) == (51, 50, 1)
@@ -172,7 +174,8 @@ def test_a_database_inside_the_input_folder_is_not_read(tmp_path: Path, archive:
     assert done.returncode == 0, done.stderr[-2000:]
     assert rows(db, "SELECT n_read, n_scored, n_quarantined, n_skipped FROM runs ORDER BY started_at DESC "
                     "LIMIT 1") == [(51, 0, 1, 50)]
-    assert "not read (the store's own files)" in done.stderr and "cx.quarantine.jsonl" in done.stderr
+    assert "not read (the store's own files)" in done.stderr and "cx.duckdb.quarantine.jsonl" in done.stderr
+    assert "cx.quarantine.jsonl" in done.stderr
 
 
 def test_two_workers_store_the_same_rows_as_one(tmp_path: Path, archive: Path) -> None:

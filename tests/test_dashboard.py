@@ -19,13 +19,13 @@ import openpyxl
 import pytest
 
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KEY_STORAGE = "journeylens.apiKey"
-ORDER = "614652615571"  # seeds/001: four contacts, two broken promises
+ORDER = "614652615571"  # the 618 projector story: four contacts, two broken promises
 
 
 @pytest.fixture(scope="module")
@@ -354,6 +354,78 @@ def test_quadrant_plots_each_stage_at_the_apis_share_and_pain(browser, server: t
             assert (x, y, size) == pytest.approx(expected[stage]), f"{taxonomy}/{stage}: (share %, pain, contacts)"
         # the shares and pains differ, so a chart with its axes swapped cannot pass
         assert any(share != pytest.approx(pain) for share, pain, _ in expected.values())
+    context.close()
+    assert console.errors == []
+
+
+def test_categories_per_stage_a_categorys_trend_and_agent_qa(browser, server: tuple[str, str],
+                                                             api: httpx.Client) -> None:
+    """The categories card shows, per category, the contacts of the taxonomy that matched it and, per stage, the
+    API's count; the trend chart plots the API's points of the selected category (another when its row is
+    clicked); the QA card each agent's mean score; the category filter reaches every route."""
+    url, key = server
+    taxonomy = "food_delivery"
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(f"sessionStorage.setItem({json.dumps(KEY_STORAGE)}, {json.dumps(key)})")
+    page = context.new_page()
+    console = Console()
+    console.watch(page)
+    page.goto(f"{url}/dashboard?taxonomy={taxonomy}")
+    page.wait_for_function("() => document.body.dataset.categories === 'ready'", timeout=120_000)
+    expected = ok(api.get("/v1/categories", params={"taxonomy": taxonomy}))
+    matched = sorted((c for c in expected["categories"] if c["contacts"]), key=lambda c: -c["contacts"])
+    assert len(matched) >= 5 and page.locator("#categories-table tbody tr").count() == len(matched)
+    for category in matched:
+        row = page.locator(f"#categories-table tr[data-category='{category['category_id']}']")
+        assert row.locator("td[data-stage='']").inner_text() == str(category["contacts"])
+    cells = [c for c in expected["by_stage"] if c["stage"] != "other"]
+    assert len(cells) >= 20
+    for cell in cells:
+        shown = page.locator(f"#categories-table tr[data-category='{cell['category_id']}'] "
+                             f"td[data-stage='{cell['stage']}']")
+        assert shown.inner_text() == str(cell["contacts"]), cell
+        assert shown.get_attribute("title") == f"{cell['rate_pct']:.1f}%"
+
+    def plotted() -> tuple[str, list, list, list]:
+        return page.evaluate("(() => { const e = document.getElementById('category-trend'); return [e.dataset.category,"
+                             " e.data[0].x, e.data[0].y, e.data[1].y]; })()")
+
+    def trend(category: str) -> list[dict]:
+        return ok(api.get(f"/v1/categories/{category}/trend", params={"taxonomy": taxonomy}))["points"]
+
+    top = matched[0]["category_id"]  # the most frequent category is shown first
+    shown, periods, counts, rates = plotted()
+    points = trend(top)
+    assert shown == top and len(points) >= 8
+    assert (periods, counts) == ([p["period"] for p in points], [p["matched"] for p in points])
+    assert rates == pytest.approx([p["rate_pct"] for p in points])
+    other = matched[2]["category_id"]
+    page.click(f"#categories-table tr[data-category='{other}']")
+    page.wait_for_function(f"() => document.getElementById('category-trend').dataset.category === '{other}'")
+    shown, periods, counts, _ = plotted()
+    assert counts == [p["matched"] for p in trend(other)] and sum(counts) == matched[2]["contacts"]
+
+    qa = ok(api.get("/v1/qa", params={"taxonomy": taxonomy, "limit": 0}))
+    assert len(qa["agents"]) >= 8 and page.locator("#qa-table tbody tr").count() == len(qa["agents"])
+    for agent in qa["agents"]:
+        row = page.locator(f"#qa-table tr[data-agent='{agent['agent_id']}']")
+        assert row.locator("td.score").inner_text() == f"{agent['score']:.1f}"
+        assert row.locator("td[data-item=greeting]").inner_text() == f"{agent['item_pct']['greeting']:.0f}%"
+
+    # the category filter: every card shows only the contacts that matched it
+    page.fill("#filters input[name=category]", "complaint_threat")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function("() => location.search.includes('category=complaint_threat') "
+                           "&& document.body.dataset.ready === 'true'")
+    page.wait_for_selector("#categories-table tr[data-category='complaint_threat'].selected, "
+                           "#categories-table tr[data-category='complaint_threat']")
+    threats = next(c for c in matched if c["category_id"] == "complaint_threat")["contacts"]
+    ranking = ok(api.get("/v1/stages/ranking", params={"taxonomy": taxonomy, "category": "complaint_threat",
+                                                      "evidence": 0}))["stages"]
+    assert sum(r["contacts"] for r in ranking) == threats
+    page.wait_for_function(f"() => document.querySelector(\"#categories-table tr[data-category='complaint_threat'] "
+                           f"td[data-stage='']\")?.textContent === '{threats}'")
+    assert page.locator("#stage-table tbody tr").count() == len(ranking)
     context.close()
     assert console.errors == []
 

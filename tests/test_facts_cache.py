@@ -63,3 +63,19 @@ def test_concurrent_requests_for_the_same_filters_compute_once(demo_db: Path, tm
             thread.join()
     assert len(results) == 4 and cache.misses == 1 and cache.hits == 3
     assert all(frame.equals(results[0]) for frame in results)
+
+
+def test_a_categorize_run_changes_the_version_the_category_filter_reads(tmp_path: Path) -> None:
+    """``journeylens categorize`` rewrites only the categories table: the facts of a category filter are computed
+    again, not served from before it."""
+    from nlp.categories import categorize_store, load_categories
+    from tests.qa_fixtures import CONTACTS, write_store
+
+    db = write_store(tmp_path / "store.duckdb", CONTACTS)
+    settings, verified = AnalyticsSettings(), Filters(category="identity_verification")
+    cache = FactsCache()
+    with duckdb.connect(str(db)) as con:
+        assert cache.get(con, settings, verified, None).empty  # nothing categorized yet
+        categorize_store(con, load_categories("contact_centre"))
+        assert list(cache.get(con, settings, verified, None)["transcript_id"]) == ["c1"]
+        assert (cache.hits, cache.misses) == (0, 2)

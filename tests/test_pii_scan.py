@@ -152,7 +152,7 @@ def test_no_file_written_holds_pii(cli_outputs) -> None:
     out, _ = cli_outputs
     written = sorted(p for p in out.rglob("*") if p.is_file() and not p.name.endswith(".wal"))
     names = {p.name for p in written}
-    assert {"store.duckdb", "store.quarantine.jsonl", "utt.jsonl", "utt.jsonl.quarantine.jsonl", "scored.csv",
+    assert {"store.duckdb", "store.duckdb.quarantine.jsonl", "utt.jsonl", "utt.jsonl.quarantine.jsonl", "scored.csv",
             "scored.csv.quarantine.jsonl", "report.html", "report.xlsx"} <= names
     found = {p.name: sorted(leaks(written_text(p))) for p in written}
     assert {name: hits for name, hits in found.items() if hits} == {}
@@ -168,7 +168,7 @@ def test_every_record_is_stored_or_quarantined(cli_outputs) -> None:
     out, _ = cli_outputs
     with duckdb.connect(str(out / "store.duckdb"), read_only=True) as con:
         ids = {i for (i,) in con.execute("SELECT transcript_id FROM transcripts").fetchall()}
-    quarantined = (out / "store.quarantine.jsonl").read_text(encoding="utf-8").splitlines()
+    quarantined = (out / "store.duckdb.quarantine.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(ids) == 5 and len(quarantined) == 3
     assert "CX-20261002-000001" in ids and "csv-1" in ids  # ids without PII are kept
 
@@ -205,7 +205,7 @@ def test_api_answers_headers_and_logs_hold_no_pii(tmp_path: Path) -> None:
     import httpx
 
     from service.keys import KeyStore
-    from service.launch import ServerProcess
+    from tests.support.server import ServerProcess
 
     keys = KeyStore(tmp_path / "cx.keys.json")
     _, key = keys.create("platform")
@@ -241,7 +241,7 @@ def test_api_answers_headers_and_logs_hold_no_pii(tmp_path: Path) -> None:
 
 
 def test_every_quarantine_writer_redacts_all_fields(tmp_path: Path) -> None:
-    from nlp.ingest.local import Quarantine, Rejection
+    from nlp.ingest.run import Quarantine, Rejection
     from nlp.ingest.spark import _quarantine_batch, _scored_schema
 
     rejection = Rejection(f"calls/{PHONE}_20261001.txt", f"column 回拨{PHONE}",

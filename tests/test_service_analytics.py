@@ -14,7 +14,7 @@ import pytest
 from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module")

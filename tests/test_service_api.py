@@ -12,8 +12,9 @@ import httpx
 import psutil
 import pytest
 
+from nlp.analytics.settings import AnalyticsSettings
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 PHONE = "13912345678"
 
@@ -107,7 +108,9 @@ def test_contact_summary_follows_from_the_utterances(api: Api) -> None:
     positive = sum(u["sentiment"] == "positive" for u in customer)
     negative = sum(u["sentiment"] == "negative" for u in customer)
     summary = result["summary"]
-    assert summary["nev"] == pytest.approx(round(100 * (positive - negative) / len(customer), 1))
+    weights = AnalyticsSettings().emotion_weights  # NEV: nlp.analytics.nev, the service's (default) settings
+    assert summary["nev"] == pytest.approx(round(100 * sum(weights.get(u["emotion"], 0) for u in customer)
+                                                 / len(customer), 1))
     assert (summary["nev"], summary["n_positive"], summary["n_negative"]) == (-100.0, 0, 4)  # all four negative
     assert (positive, negative) == (0, 4)
     assert summary["stages"] == ["delivery", "refund"]

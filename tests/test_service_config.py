@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.config import load_settings
+from service.config import load_service_settings
 from service.keys import KeyStore
 from service.ratelimit import RateLimiter
 
@@ -15,7 +15,7 @@ from service.ratelimit import RateLimiter
 def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("JOURNEYLENS_SETTINGS_FILE", "JOURNEYLENS_DB", "JOURNEYLENS_CORS_ORIGINS", "JOURNEYLENS_HOST"):
         monkeypatch.delenv(name, raising=False)
-    settings = load_settings()
+    settings = load_service_settings()
     assert settings.host == "127.0.0.1" and settings.cors_origins == []
     assert settings.keys_file == Path("journeylens.keys.json")  # next to the default database
 
@@ -25,7 +25,7 @@ def test_file_then_environment_then_arguments(tmp_path: Path, monkeypatch: pytes
     settings_file.write_text("port: 9100\nworkers: 2\ndb: /data/cx.duckdb\ncors_origins: [https://cx.example.com]\n"
                              "rate_limit_per_second: 5\n", encoding="utf-8")
     monkeypatch.setenv("JOURNEYLENS_PORT", "9200")
-    settings = load_settings(settings_file, workers=3)
+    settings = load_service_settings(settings_file, workers=3)
     assert settings.port == 9200  # the environment beats the file
     assert settings.workers == 3  # an explicit value beats both
     assert settings.cors_origins == ["https://cx.example.com"] and settings.rate_limit_per_second == 5
@@ -35,9 +35,9 @@ def test_file_then_environment_then_arguments(tmp_path: Path, monkeypatch: pytes
 def test_invalid_settings_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOURNEYLENS_WORKERS", "0")
     with pytest.raises(ValidationError):
-        load_settings()
+        load_service_settings()
     with pytest.raises(ValueError, match="does not exist"):
-        load_settings(tmp_path / "missing.yaml")
+        load_service_settings(tmp_path / "missing.yaml")
 
 
 def test_keys_are_stored_as_digests_only(tmp_path: Path) -> None:

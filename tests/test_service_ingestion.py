@@ -10,7 +10,7 @@ import duckdb
 import httpx
 
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 N_IDS, POSTS_PER_ID, THREADS = 20, 2, 8
 

@@ -28,7 +28,7 @@ from nlp.pipeline import Pipeline
 from nlp.schema.transcript import Transcript
 from service.inference import InferencePool, Job, MicroBatcher
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 
 def deep(levels: int) -> dict:

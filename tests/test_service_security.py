@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.keys import KeyStore
-from service.launch import ServerProcess
+from tests.support.server import ServerProcess
 
 TRANSCRIPT = {"id": "s-1", "turns": [{"speaker": "客户", "text": "退款什么时候到账？"},
                                      {"speaker": "客服", "text": "预计三个工作日内到账"}]}

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from nlp.ingest.local import quarantine_path_for
+from nlp.ingest.run import quarantine_path_for
 
 pytest.importorskip("pyspark")
 
@@ -86,10 +86,11 @@ def test_quarantine_and_counts_reconcile_like_the_local_engine(both) -> None:
     local, parquet, _ = both
     run = json.loads((parquet / "_journeylens_run.json").read_text())
     with duckdb.connect(str(local), read_only=True) as con:
-        n_read, n_scored, n_quarantined = con.execute("SELECT n_read, n_scored, n_quarantined FROM runs").fetchone()
+        n_read, n_scored, n_quarantined, n_repaired = con.execute(
+            "SELECT n_read, n_scored, n_quarantined, n_repaired FROM runs").fetchone()
         fingerprint = con.execute("SELECT any_value(fingerprint) FROM transcripts").fetchone()[0]
     assert run["counts"] == {"read": n_read, "scored": n_scored, "quarantined": n_quarantined, "skipped": 0,
-                             "replaced": 0}
+                             "replaced": 0, "repaired": n_repaired}
     assert (n_read, n_scored, n_quarantined) == (305, 302, 3)
     assert run["fingerprint"] == fingerprint
     assert run["master"] == "local[2]"
@@ -138,7 +139,8 @@ def test_duplicate_ids_last_read_wins_as_in_the_local_engine(tmp_path: Path) -> 
     parquet, imported = tmp_path / "parquet", tmp_path / "spark.duckdb"
     cli("score", str(archive), "--engine", "spark", "--master", "local[2]", "--output", str(parquet))
     run = json.loads((parquet / "_journeylens_run.json").read_text())
-    assert run["counts"] == {"read": 24, "scored": 20, "quarantined": 0, "skipped": 1, "replaced": 3}
+    assert run["counts"] == {"read": 24, "scored": 20, "quarantined": 0, "skipped": 1, "replaced": 3,
+                             "repaired": 0}
     cli("import-parquet", str(parquet), "--db", str(imported))
     with duckdb.connect(str(imported), read_only=True) as con:
         stored = con.execute("SELECT transcript_id, text FROM utterances WHERE utterance_index = 0 AND transcript_id "

@@ -19,14 +19,16 @@ from nlp.pipeline import Pipeline
 from nlp.schema.taxonomy import TaxonomyError, builtin_taxonomies, load_taxonomy, parse_taxonomy
 from nlp.schema.transcript import Transcript
 from nlp.steps.registry import load_journey_classifier
-from nlp.steps.stages.fewshot import FewShotJourneyClassifier, head_paths
+from nlp.steps.stages.fewshot import FewShotJourneyClassifier
+from nlp.steps.stages.heads import head_paths
 from nlp.steps.stages.sequence import StageHMM
 from nlp.training.stages import adapt
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "taxonomy" / "mini_delivery.yaml"
 ZH_DEV = FIXTURES / "stages" / "zh_dev.jsonl"
-ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "start_ms", "end_ms", "ts", "text",
+# the same names as before the rows were derived from nlp.schema's Utterance; text now comes in the record's order
+ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "text", "start_ms", "end_ms", "ts",
                   "segment_index", "stage", "stage_confidence", "issue_type", "service_step", "sentiment",
                   "sentiment_score", "emotion", "emotion_coarse", "categories", "vendor_sentiment", "vendor_issues",
                   "vendor_categories"]
@@ -111,7 +113,7 @@ def test_builtin_taxonomies_load_with_examples_issue_types_and_steps(name: str) 
 def test_ecommerce_business_line_uses_the_ecommerce_taxonomy() -> None:
     config = PipelineConfig()
     assert config.taxonomy_for("ecommerce") == "ecommerce"
-    demo_stages = {"installation", "after_sale"}  # what scripts/generate_demo.py plants for the seeds/001 story
+    demo_stages = {"installation", "after_sale"}  # generate_demo.py plants them: the 618 projector story
     assert demo_stages <= set(load_taxonomy("ecommerce").stage_ids)
 
 

@@ -44,11 +44,12 @@ import httpx
 import numpy as np
 import pandas as pd
 from duckdb import DuckDBPyConnection
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nlp.analytics.contacts import contact_facts, to_local, touchpoint_emotions
+from nlp.analytics.nev import nev_ratio
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.yaml_files import describe, read_mapping
+from nlp.yaml_files import parse_model
 
 MIN_HISTORY = 4
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -112,11 +113,7 @@ class AlertFile(BaseModel):
 
 
 def parse_alerts(text: str, source: str = "<alerts>") -> AlertFile:
-    data = read_mapping(text, source, AlertFileError, "a mapping with a list under alerts:")
-    try:
-        return AlertFile.model_validate(data)
-    except ValidationError as error:
-        raise AlertFileError(f"{source}: {describe(error, text, ('alerts',))}") from error
+    return parse_model(text, source, AlertFile, AlertFileError, "a mapping with a list under alerts:", ("alerts",))
 
 
 def load_alerts(path: str | Path) -> AlertFile:
@@ -238,7 +235,7 @@ def _series(alert: Alert, data: _Data) -> tuple[pd.DataFrame, pd.DataFrame]:
         points = points[points["stage"] == alert.stage]
     per = points.groupby("period").agg(contacts=("transcript_id", "nunique"), weight=("weight_sum", "sum"),
                                        n=("n_utterances", "sum"))
-    per["value"] = 100 * per["weight"] / per["n"].where(per["n"] > 0)
+    per["value"] = nev_ratio(per["weight"], per["n"]).where(per["n"] > 0)  # no utterances: no NEV
     by_contact = points.groupby(["period", "transcript_id"], as_index=False)["weight_sum"].sum()
     return per[["contacts", "value"]], by_contact.assign(score=-by_contact["weight_sum"])
 

@@ -102,7 +102,7 @@ SELECT u.transcript_id, t.taxonomy, t."group", t.started_at, u.stage, {step} AS 
        count(*) FILTER (WHERE w.weight > 0) AS n_positive, count(*) FILTER (WHERE w.weight < 0) AS n_negative
 FROM utterances u JOIN (SELECT t.*, {group} AS "group" FROM transcripts t WHERE {where}) t USING (transcript_id)
 LEFT JOIN _weights w ON w.emotion = u.emotion
-WHERE u.speaker = 'customer' AND u.stage IS NOT NULL
+WHERE u.speaker = 'customer' AND u.emotion IS NOT NULL AND u.stage IS NOT NULL
 GROUP BY ALL
 """
 
@@ -159,7 +159,8 @@ def add_pain(facts: pd.DataFrame, settings: AnalyticsSettings) -> pd.DataFrame:
 def touchpoint_emotions(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: Filters | None = None,
                         by: str | None = None, by_service_step: bool = False) -> pd.DataFrame:
     """Per contact and touchpoint (stage, optionally × service step): customer utterances, the sum of their
-    emotion weights and the positive/negative counts — what NEV and its bootstrap are computed from."""
+    emotion weights and the positive/negative counts — what NEV (``nlp.analytics.nev``: scored customer utterances
+    only) and its bootstrap are computed from."""
     where, params = (filters or Filters()).where(settings.timezone)
     weights = settings.emotion_weights
     con.register("_weights", pa.table({"emotion": list(weights), "weight": [float(w) for w in weights.values()]}))

@@ -1,8 +1,12 @@
 """Which contacts an analysis looks at, and how it breaks them down: one filter object for every report.
 
 Filters become a parameterised SQL ``WHERE`` over the ``transcripts`` table (alias ``t``); ``by`` names a
-column (channel, business_line, language, taxonomy) or any metadata field (persona, city, …) to break a
-ranking or trend down by.
+column (channel, business_line, language, taxonomy), ``category`` or any metadata field (persona, city, …) to
+break a ranking or trend down by.
+
+``category`` (docs/categories.md) reads the store's ``categories`` table: the filter keeps the contacts that matched
+the category; the breakdown puts a contact in the group of every category it matched (so groups overlap and add
+up to more than the contacts), and a contact that matched none in the group ``NO_CATEGORY``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 COLUMNS = ("channel", "business_line", "language", "taxonomy")
+CATEGORY = "category"  # the breakdown by stored category (not a metadata field of that name)
+NO_CATEGORY = "(none)"
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)  # the years a transcript may carry
 _FIELD = re.compile(r"(?!\d)\w{1,64}")  # any language's letters (人群), digits, _; fullmatch: no trailing newline
 
@@ -28,6 +34,7 @@ class Filters(BaseModel):
     business_line: str | None = None
     channel: str | None = None
     taxonomy: str | None = None
+    category: str | None = Field(default=None, max_length=64)  # contacts that matched this category id
     metadata: dict[str, str] = Field(default_factory=dict)
 
     def where(self, timezone: str) -> tuple[str, dict]:
@@ -49,6 +56,9 @@ class Filters(BaseModel):
             value = getattr(self, column)
             if value is not None:
                 clauses.append(f"t.{column} = {param(value)}")
+        if self.category is not None:
+            clauses.append(f"t.transcript_id IN (SELECT transcript_id FROM categories WHERE category_id = "
+                           f"{param(self.category)})")
         for key, value in self.metadata.items():
             clauses.append(f"{field_sql(key)} = {param(value)}")
         return " AND ".join(clauses), params
@@ -58,6 +68,9 @@ def field_sql(name: str) -> str:
     """SQL for a breakdown field: a transcripts column or a metadata key."""
     if name in COLUMNS:
         return f"t.{name}"
+    if name == CATEGORY:  # one row per matched category: unnest in the select list repeats the contact
+        return ("unnest(coalesce((SELECT list(DISTINCT c.category_id ORDER BY c.category_id) FROM categories c "
+                f"WHERE c.transcript_id = t.transcript_id), ['{NO_CATEGORY}']))")
     if not _FIELD.fullmatch(name):
         raise ValueError(f"invalid field name {name!r}: up to 64 letters, digits and _, not starting with a digit")
     return f"json_extract_string(t.metadata, '$.{name}')"

@@ -1,9 +1,9 @@
 """The customer-view journey: every contact about one order or customer, across channels and days.
 
-A journey ends when the customer's problem ends, not when a process step closes (seeds/001). Given an order
-id or a customer id (a raw phone number or other PII id is hashed the way the pipeline stored it), this
-returns the contacts in time order with their channel, service path, stages, emotion and pain; the promises
-made along the way with their status; and the third parties the customer was passed to.
+A journey ends when the customer's problem ends, not when a process step closes (the 618 projector story). Given an
+order id or a customer id (a raw phone number or other PII id is hashed the way the pipeline stored it,
+``nlp/ids.py``), this returns the contacts in time order with their channel, service path, stages, emotion and pain;
+the promises made along the way with their status; and the third parties the customer was passed to.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from nlp.analytics.contacts import contact_facts, to_local
 from nlp.analytics.filters import Filters
 from nlp.analytics.promises import judged_promises
 from nlp.analytics.settings import AnalyticsSettings
-from nlp.steps.redact import Redactor
+from nlp.ids import pii_token
 
 _PATHS = """
 SELECT transcript_id, list(step ORDER BY turn_index) AS steps,
@@ -40,7 +40,7 @@ class Journey:
 
 def find_journey(con: DuckDBPyConnection, settings: AnalyticsSettings, key: str) -> Journey | None:
     """The journey of an order id or customer id, or None when no contact names it."""
-    stored = Redactor().pseudonymize(key)
+    stored = pii_token(key)  # a phone number given as the key is stored hashed; any other id as it is
     ids = con.execute("SELECT transcript_id FROM transcripts WHERE order_id IN ($a, $b) OR customer_id IN ($a, $b)",
                       {"a": key, "b": stored}).fetchall()
     if not ids:

@@ -1,4 +1,4 @@
-"""Touchpoint KPIs (seeds/003): an indicator per touchpoint, compared with the customer's expectation (the
+"""Touchpoint KPIs (the AMT process study): an indicator per touchpoint, compared with the customer's expectation (the
 minimum acceptable) and the industry benchmark (the target), each with an owner.
 
 A KPI file (YAML, ``models/kpis/<taxonomy>.yaml``)::
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.filters import Filters
+from nlp.analytics.nev import nev_ratio
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.resources import models_dir
 from nlp.schema.transcript import describe_validation_error
@@ -113,7 +114,7 @@ def kpi_report(con: DuckDBPyConnection, settings: AnalyticsSettings, kpis: KpiFi
             value = 100 * len(scope) / max(len(facts), 1)
         elif kpi.measure == "nev":
             at = touch if kpi.stage == "all" else touch[touch["stage"] == kpi.stage]
-            value = 100 * at["weight_sum"].sum() / max(at["n_utterances"].sum(), 1)
+            value = nev_ratio(at["weight_sum"].sum(), at["n_utterances"].sum())
         else:
             value = MEASURES[kpi.measure][1](scope) if len(scope) else np.nan
         rows.append({**kpi.model_dump(), "contacts": len(scope), "value": value,

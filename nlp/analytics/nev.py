@@ -1,8 +1,14 @@
-"""Net Emotional Value per touchpoint, with a contact-level bootstrap confidence interval.
+"""Net Emotional Value: the one definition, for a contact, a segment, a touchpoint or a period.
 
-NEV = 100 × (Σ emotion weights of the touchpoint's customer utterances) / (number of those utterances).
-With the default weights (+1 satisfaction, gratitude; −1 anger, frustration, anxiety, disappointment; 0
-otherwise) this is the share of positive-emotion utterances minus the share of negative ones, on −100..+100.
+NEV = 100 × (Σ emotion weights of the scored customer utterances) / (number of those utterances), where a scored
+utterance is one the emotion scorer gave an emotion and the weights are the analytics settings'
+``emotion_weights`` (unlisted emotions weigh 0). With the default weights (+1 satisfaction, gratitude; −1 anger,
+frustration, anxiety, disappointment; 0 otherwise) this is the share of positive-emotion utterances minus the
+share of negative ones, on −100..+100. ``/v1/analyze`` and the transcript view (``nev``), the touchpoint and
+ranking tables (``nev_table``, over ``contacts.touchpoint_emotions``) and trends and impact (``nev_ratio``) all
+compute it here.
+
+Per touchpoint it comes with a contact-level bootstrap confidence interval.
 Utterances of one contact are not independent, so the interval resamples whole contacts (cluster bootstrap,
 percentile interval). A touchpoint with fewer contacts or utterances than the settings' minimums is marked
 ``nev_reliable = False``.
@@ -10,10 +16,35 @@ percentile interval). A touchpoint with fewer contacts or utterances than the se
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
 import numpy as np
 import pandas as pd
 
 from nlp.analytics.settings import AnalyticsSettings
+
+CUSTOMER = "customer"
+
+
+class Scored(Protocol):
+    speaker: str
+    emotion: str | None
+
+
+def nev_ratio(weight_sum: Any, n_utterances: Any) -> Any:
+    """NEV from a sum of emotion weights and the number of utterances weighed (scalars, arrays or columns);
+    0 utterances give 0 (callers that must tell "none" apart check the count)."""
+    return 100 * weight_sum / np.maximum(n_utterances, 1)
+
+
+def nev(utterances: Iterable[Scored], weights: Mapping[str, float]) -> float | None:
+    """NEV of the scored customer utterances among ``utterances`` (``Utterance``, the API's utterance), rounded
+    to 0.1; None when none of them was scored."""
+    emotions = [u.emotion for u in utterances if u.speaker == CUSTOMER and u.emotion is not None]
+    if not emotions:
+        return None
+    return round(float(nev_ratio(sum(float(weights.get(e, 0.0)) for e in emotions), len(emotions))), 1)
 
 
 def resample_ratio(numerator: np.ndarray, denominator: np.ndarray, samples: int,
@@ -54,6 +85,6 @@ def nev_table(touchpoints: pd.DataFrame, keys: list[str], settings: AnalyticsSet
         low, high = bootstrap_ratio(weights, counts, settings, rng)
         n_contacts, n_utterances = len(group), int(counts.sum())
         rows.append((*(key if isinstance(key, tuple) else (key,)), n_contacts, n_utterances,
-                     100 * weights.sum() / max(counts.sum(), 1), 100 * low, 100 * high,
+                     nev_ratio(weights.sum(), counts.sum()), 100 * low, 100 * high,
                      n_contacts >= settings.min_contacts and n_utterances >= settings.min_utterances))
     return pd.DataFrame(rows, columns=columns)

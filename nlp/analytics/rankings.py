@@ -3,7 +3,7 @@
 Per taxonomy (and breakdown group) and stage: how often problems arise there (contacts whose reason stage
 it is), how customers feel there (NEV), how much it hurts (pain, its components), the top issue types, and
 evidence: the customer utterances of the stage's most painful contacts that say it best. The quadrant
-splits stages at the median share and the median pain of their taxonomy, as seeds/000 does:
+splits stages at the median share and the median pain of their taxonomy, as the 美团 journey study does:
 
 - frequent and painful → fix both: prevent the problem and improve its resolution (top priority);
 - frequent, low pain → reduce occurrence (prevent the problem upstream);

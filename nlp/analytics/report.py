@@ -1,7 +1,7 @@
 """Static reports for people who will not open the dashboard: ``journeylens report --output report.html|.xlsx``.
 
-- **.html**: one self-contained file that opens offline: plotly.js's basic bundle and the dashboard's own
-  chart code (``service/dashboard/``) inlined, the data embedded as JSON. Per taxonomy: the
+- **.html**: one self-contained file that opens offline: plotly.js's basic bundle and the chart code the
+  dashboard also serves (``nlp/analytics/charts/``) inlined, the data embedded as JSON. Per taxonomy: the
   headline (most painful stage and its evidence), the journey map at the customer and service levels, the
   frequency × pain quadrant, the trend of any stage (volume, NEV, pain, anomalies), the stage table and the
   evidence table; Chinese with an English toggle, as the dashboard.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +27,7 @@ from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.analytics.touchpoints import touchpoints
 from nlp.analytics.trends import stage_trend
+from nlp.resources import chart_assets_dir
 from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
 FORMATS = (".html", ".xlsx")
@@ -116,7 +116,7 @@ def render_html(tables: dict[str, pd.DataFrame], source: str = "", filters: Filt
         "ranking": _records(ranking), "trends": _records(tables["trends"]),
         "service": _records(tables["service_journey"]),
     }
-    assets = files("service") / "dashboard"
+    assets = chart_assets_dir()
     scripts = "\n".join(f"<script>{_inline((assets / name).read_text(encoding='utf-8'))}</script>"
                         for name in _SCRIPTS)
     return f"""<!doctype html>

@@ -7,9 +7,10 @@ Every number the analytics use is here, so a team can see and change how NEV and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nlp.schema.transcript import describe_validation_error
 
@@ -47,7 +48,6 @@ class AnalyticsSettings(BaseModel):
     seed: int = 0
     anomaly_z: float = Field(default=3.5, gt=0)  # robust z-score beyond which a period is flagged
     min_effect_size: float = Field(default=0.2, ge=0)  # impact: smaller effects are never called a change
-    promise_vague_hours: float = Field(default=4.0, gt=0)  # deadline of "稍后联系您", "later today"
     complaint_threat_pattern: str = (
         r"投诉|12315|差评|曝光|消协|消费者协会|举报|媒体|律师|起诉|315|"
         r"(?i:complain|report you|lawyer|sue\b|bad review|1-star|one star)"
@@ -63,11 +63,20 @@ class AnalyticsSettings(BaseModel):
         r"(?i:you promised|was supposed to|still (haven't|hasn't|no)|never (called|came|arrived))"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pipeline_settings(cls, data: Any) -> Any:
+        """A vague promise's deadline is set when the promise is found, by the scoring config (nlp/config.py)."""
+        if isinstance(data, dict) and "promise_vague_hours" in data:
+            raise ValueError("promise_vague_hours is a scoring setting (the --config file of journeylens score): "
+                             "deadlines are fixed when a promise is found, not when it is judged")
+        return data
+
     def pain_weight_total(self) -> float:
         return sum(self.pain_weights.get(c, 0.0) for c in PAIN_COMPONENTS)
 
 
-def load_settings(path: str | Path | None) -> AnalyticsSettings:
+def load_analytics_settings(path: str | Path | None) -> AnalyticsSettings:
     """The settings in ``path`` (YAML), or the defaults when ``path`` is None."""
     if path is None:
         return AnalyticsSettings()

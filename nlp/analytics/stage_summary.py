@@ -1,7 +1,8 @@
 """The stage-level table the demo prints: per taxonomy and stage, how many contacts and how they felt.
 
-``net_sentiment`` = % positive − % negative customer utterances of the stage (−100..+100). The full Net
-Emotional Value, pain index and rankings with confidence intervals belong to the analytics module.
+``pct_negative`` / ``pct_positive`` are the shares of the stage's customer utterances with that sentiment label;
+``nev`` is the stage's Net Emotional Value by the one definition (``nlp.analytics.nev``, the settings' emotion
+weights), the number ``journeylens rank`` and the dashboard show. Pain, intervals and rankings: ``rankings``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from nlp.analytics.contacts import touchpoint_emotions
+from nlp.analytics.nev import nev_table
+from nlp.analytics.settings import AnalyticsSettings
 from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
 _SQL = """
@@ -29,14 +33,19 @@ WITH contacts AS (
 SELECT c.taxonomy, c.stage, c.contacts,
        100.0 * c.contacts / sum(c.contacts) OVER (PARTITION BY c.taxonomy) AS pct_contacts,
        coalesce(f.customer_utterances, 0) AS customer_utterances,
-       f.pct_negative, f.pct_positive, f.pct_positive - f.pct_negative AS net_sentiment, f.top_emotion
+       f.pct_negative, f.pct_positive, f.top_emotion
 FROM contacts c LEFT JOIN feelings f USING (taxonomy, stage)
 """
 
 
-def stage_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per (taxonomy, stage), stages in journey order, ``other`` last."""
+def stage_summary(con: duckdb.DuckDBPyConnection, settings: AnalyticsSettings | None = None) -> pd.DataFrame:
+    """One row per (taxonomy, stage), stages in journey order, ``other`` last; ``settings``: whose emotion
+    weights NEV uses (default: the default settings)."""
+    settings = settings or AnalyticsSettings()
     frame = con.execute(_SQL).df()
+    nev = nev_table(touchpoint_emotions(con, settings), ["taxonomy", "stage"], settings)[["taxonomy", "stage", "nev"]]
+    frame = frame.merge(nev, on=["taxonomy", "stage"], how="left")
+    frame.insert(frame.columns.get_loc("top_emotion"), "nev", frame.pop("nev").astype(float))
     frame["stage_name"] = frame["stage"]
     frame["order"] = len(frame) + 1
     for taxonomy in frame["taxonomy"].unique():
@@ -50,4 +59,4 @@ def stage_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         frame.loc[rows, "order"] = frame.loc[rows, "stage"].map(position).fillna(len(stages))
         frame.loc[rows, "stage_name"] = frame.loc[rows, "stage"].map(names).fillna(frame.loc[rows, "stage"])
     frame = frame.sort_values(["taxonomy", "order"]).drop(columns="order").reset_index(drop=True)
-    return frame.round({"pct_contacts": 1, "pct_negative": 1, "pct_positive": 1, "net_sentiment": 1})
+    return frame.round({"pct_contacts": 1, "pct_negative": 1, "pct_positive": 1, "nev": 1})

@@ -1,7 +1,7 @@
 """The service journey and the process level as touchpoints: volume, emotion and pain per service step.
 
-seeds/000 draws three journey levels. The customer journey is the stage table (``rankings.rank_stages``); the
-other two are computed here from the same contact facts, so all three agree:
+The 美团 journey study draws three journey levels. The customer journey is the stage table
+(``rankings.rank_stages``); the other two are computed here from the same contact facts, so all three agree:
 
 - **service** level: per service step (self-service/bot → IVR → online/phone agent, ticket → escalation →
   third party → evaluation), the contacts that passed through it (any utterance at the step), their share

@@ -22,7 +22,7 @@ from duckdb import DuckDBPyConnection
 
 from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.filters import Filters
-from nlp.analytics.nev import resample_ratio
+from nlp.analytics.nev import nev_ratio, resample_ratio
 from nlp.analytics.settings import AnalyticsSettings
 
 METRICS = ("nev", "pain", "ces", "repeat_rate")
@@ -55,7 +55,7 @@ def stage_trend(con: DuckDBPyConnection, settings: AnalyticsSettings, filters: F
         contacts=("transcript_id", "size"), weight_sum=("weight_sum", "sum"), utterances=("n_utterances", "sum"),
         pain=("pain", "mean"), ces=("ces", "mean"), repeat_rate=("repeat_contact", "mean"),
     ).reset_index()
-    trend["nev"] = 100 * trend["weight_sum"] / trend["utterances"].clip(lower=1)
+    trend["nev"] = nev_ratio(trend["weight_sum"], trend["utterances"])
     trend["repeat_rate"] *= 100
     trend = trend.drop(columns=["weight_sum"])
     min_contacts = max(1, settings.min_contacts // 4)
@@ -144,8 +144,8 @@ def _effect_size(before: pd.DataFrame, after: pd.DataFrame, metric: str) -> floa
         p1, p2 = before["repeat_contact"].mean(), after["repeat_contact"].mean()
         return float(2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1)))
     if metric == "nev":
-        x1 = 100 * before["weight_sum"] / before["n_utterances"].clip(lower=1)
-        x2 = 100 * after["weight_sum"] / after["n_utterances"].clip(lower=1)
+        x1 = nev_ratio(before["weight_sum"], before["n_utterances"])
+        x2 = nev_ratio(after["weight_sum"], after["n_utterances"])
     else:
         x1, x2 = before[metric], after[metric]
     pooled = np.sqrt(((len(x1) - 1) * x1.var() + (len(x2) - 1) * x2.var()) / max(len(x1) + len(x2) - 2, 1))

@@ -26,15 +26,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nlp.resources import models_dir
 from nlp.steps.normalize import normalize_text
-from nlp.yaml_files import describe, line_numbers, read_mapping
 
 # A token is a maximal run of ASCII letters/digits (after lower-casing) or one other character that is not a
 # separator (one Chinese character). Separators: whitespace, ASCII punctuation and symbols, Latin-1 punctuation,
@@ -309,13 +306,13 @@ def check_regex(pattern: str) -> None:
 def phrase_tokens(phrase: str) -> list[str]:
     """The tokens of ``phrase`` after the normalisation stored text went through (traditional→simplified,
     full-width folding) and case folding, cut with ``TOKEN_PATTERN`` by DuckDB itself."""
-    return list(_tokenize((phrase,))[0])
+    return list(tokenize_phrases((phrase,))[0])
 
 
 _TOKENS: dict[str, tuple[str, ...]] = {}
 
 
-def _tokenize(phrases: tuple[str, ...]) -> list[tuple[str, ...]]:
+def tokenize_phrases(phrases: tuple[str, ...]) -> list[tuple[str, ...]]:
     """``phrase_tokens`` of many phrases in one query (a pack has hundreds), remembered."""
     missing = sorted({p for p in phrases if p not in _TOKENS})
     if missing:
@@ -325,77 +322,3 @@ def _tokenize(phrases: tuple[str, ...]) -> list[tuple[str, ...]]:
             [TOKEN_PATTERN, texts]).fetchall()
         _TOKENS.update((p, tuple(r[0])) for p, r in zip(missing, rows, strict=True))
     return [_TOKENS[p] for p in phrases]
-
-
-# -- loading -------------------------------------------------------------------------------------------------
-def builtin_packs() -> dict[str, Path]:
-    """Built-in category pack names → files (``models/categories/``)."""
-    return {p.stem: p for p in sorted((models_dir() / "categories").glob("*.yaml"))}
-
-
-def parse_categories(text: str, source: str = "<categories>") -> CategorySet:
-    """Validate category YAML ``text``; errors name ``source``, the entry, its line and what to change."""
-    data = read_mapping(text, source, CategoryFileError, "a mapping with a list under categories:")
-    try:
-        parsed = CategoryFile.model_validate(data)
-    except ValidationError as error:
-        # pydantic names the operator a tagged mapping was tried as (not_); the YAML path has the key (not)
-        raise CategoryFileError(f"{source}: {describe(error, text, ('categories',), renamed={'not_': 'not'})}") \
-            from error
-    _tokenize(tuple(_all_phrases(parsed.categories)))
-    for index, category in enumerate(parsed.categories):
-        _check_phrases(category.when, source, text, ("categories", str(index), "when"))
-    return CategorySet(tuple(parsed.categories), (source,))
-
-
-def _all_phrases(categories: list[CategoryDefinition]) -> list[str]:
-    found: list[str] = []
-
-    def walk(c: Condition) -> None:
-        found.extend(c.phrases.phrases if c.phrases is not None else [])
-        for child in (*(c.all or []), *(c.any or []), c.not_, c.utterance, c.repeated.when if c.repeated else None):
-            if child is not None:
-                walk(child)
-
-    for category in categories:
-        walk(category.when)
-    return found
-
-
-def _check_phrases(condition: Condition, source: str, text: str, path: tuple[str, ...]) -> None:
-    """Every phrase must keep at least one token after normalisation (``"!!"`` matches nothing)."""
-    if condition.phrases is not None:
-        for index, phrase in enumerate(condition.phrases.phrases):
-            if not phrase_tokens(phrase):
-                key = "any" if condition.phrases.any is not None else "all"
-                where = (*path, "phrases", key, str(index))
-                line = next((ln for n in range(len(where), 0, -1) if (ln := line_numbers(text).get(where[:n]))),
-                            None)
-                raise CategoryFileError(f"{source}: {'.'.join(where)}: phrase {phrase!r} has no letters, digits or "
-                                        f"characters to match: remove it" + (f" (line {line})" if line else ""))
-    for key, children in (("all", condition.all), ("any", condition.any)):
-        for index, child in enumerate(children or []):
-            _check_phrases(child, source, text, (*path, key, str(index)))
-    for key, child in (("not", condition.not_), ("utterance", condition.utterance)):
-        if child is not None:
-            _check_phrases(child, source, text, (*path, key))
-    if condition.repeated is not None:
-        _check_phrases(condition.repeated.when, source, text, (*path, "repeated", "when"))
-
-
-def load_categories(name_or_path: str | Path) -> CategorySet:
-    """A built-in pack by name (``contact_centre``) or a category YAML file by path."""
-    packs = builtin_packs()
-    path = packs.get(str(name_or_path)) or Path(name_or_path)
-    if not path.is_file():
-        raise CategoryFileError(f"categories {str(name_or_path)!r} not found: give a YAML file or one of "
-                                f"{sorted(packs)}")
-    return parse_categories(path.read_text(encoding="utf-8"), str(path))
-
-
-def load_category_set(names: list[str] | tuple[str, ...]) -> CategorySet:
-    """The packs and files ``names`` merged in order (a later category replaces an earlier one with its id)."""
-    merged = CategorySet(())
-    for name in names:
-        merged = merged.merged(load_categories(name))
-    return merged

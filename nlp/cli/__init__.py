@@ -5,6 +5,6 @@ Importing a group registers its commands on ``app``, in the order ``--help`` lis
 # ruff: noqa: I001, F401
 
 from nlp.cli.common import app
-from nlp.cli import ingest, analytics, categories, train, service
+from nlp.cli import ingest, analytics, categories, train, service, discover
 
 __all__ = ["app"]

@@ -22,6 +22,7 @@ from nlp.analytics.trends import impact as impact_of_change
 from nlp.analytics.trends import stage_trend
 from nlp.cli.common import (
     ByOpt,
+    CategoryOpt,
     ChannelOpt,
     DbOpt,
     FromOpt,
@@ -78,12 +79,13 @@ def _print_vendor_agreement(db: Path) -> None:
 def rank(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None,
          date_from: FromOpt = None, date_to: ToOpt = None, business_line: LineOpt = None,
          channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None,
+         category: CategoryOpt = None,
          evidence: Annotated[int, typer.Option(min=0, help="Evidence utterances per stage.")] = 3) -> None:
     """Rank journey stages by pain, with volume, NEV, the frequency × pain quadrant and evidence."""
     store, config = _open_analytics(db, settings)
     with store:
         table = rank_stages(store.con, config, _filters(date_from, date_to, business_line, channel, taxonomy,
-                                                        where), by=by, evidence=evidence)
+                                                        where, category), by=by, evidence=evidence)
     for (name, group), rows in table.groupby(["taxonomy", "group"], dropna=False, sort=False):
         rows = rows.assign(nev_ci=[f"{lo:+.0f}…{hi:+.0f}" for lo, hi in zip(rows["nev_low"], rows["nev_high"],
                                                                               strict=True)],
@@ -105,13 +107,14 @@ def trend(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, 
           stage: Annotated[str | None, typer.Option(help="Only this stage id.")] = None,
           period: Annotated[str, typer.Option(help="day or week.")] = "week",
           date_from: FromOpt = None, date_to: ToOpt = None, business_line: LineOpt = None,
-          channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None) -> None:
+          channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None,
+          category: CategoryOpt = None) -> None:
     """Volume, NEV and pain per stage over time, with anomalies flagged."""
     store, config = _open_analytics(db, settings)
     with store:
         try:
             table = stage_trend(store.con, config, _filters(date_from, date_to, business_line, channel, taxonomy,
-                                                            where), stage=stage, period=period, by=by)
+                                                            where, category), stage=stage, period=period, by=by)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--period") from error
     table["period_start"] = table["period"].dt.date.astype(str)
@@ -156,13 +159,14 @@ def impact(change_date: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], h
            db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, output: OutputOpt = None,
            window_days: Annotated[int | None, typer.Option(min=1, help="Days compared on each side.")] = None,
            business_line: LineOpt = None, channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None,
-           where: WhereOpt = None, by: ByOpt = None,
+           where: WhereOpt = None, by: ByOpt = None, category: CategoryOpt = None,
            show_all: Annotated[bool, typer.Option("--all", help="Print unchanged stages too.")] = False) -> None:
     """Before/after effect of a change on NEV, pain, CES and repeat contacts per stage."""
     store, config = _open_analytics(db, settings)
     with store:
         table = impact_of_change(store.con, config, change_date.date(),
-                                 _filters(None, None, business_line, channel, taxonomy, where), window_days, by)
+                                 _filters(None, None, business_line, channel, taxonomy, where, category),
+                                 window_days, by)
     shown = table if show_all else table[table["changed"] | (table["stage"] == "all")]
     shown = shown.assign(ci=[f"{lo:+.1f}…{hi:+.1f}" for lo, hi in zip(shown["low"], shown["high"], strict=True)])
     _show(shown, f"impact of the change on {change_date.date()}",
@@ -201,12 +205,12 @@ def kpi(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, ou
 def service_journey_command(db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None,
                             output: OutputOpt = None, date_from: FromOpt = None, date_to: ToOpt = None,
                             business_line: LineOpt = None, channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None,
-                            where: WhereOpt = None, by: ByOpt = None) -> None:
+                            where: WhereOpt = None, by: ByOpt = None, category: CategoryOpt = None) -> None:
     """Channel paths, hand-offs, repeat contacts and first-contact resolution per stage and channel."""
     store, config = _open_analytics(db, settings)
     with store:
         tables = service_journey(store.con, config, _filters(date_from, date_to, business_line, channel, taxonomy,
-                                                             where), by=by)
+                                                             where, category), by=by)
     _show(tables["paths"], "most frequent service paths", {"taxonomy": "taxonomy", "path": "path",
                                                            "contacts": "contacts"})
     _show(tables["by_stage_channel"], "per stage and channel",
@@ -220,7 +224,7 @@ def service_journey_command(db: DbOpt = Path("journeylens.duckdb"), settings: Se
 def report(output: Annotated[Path, typer.Option(help="report.html (one self-contained page) or report.xlsx.")],
            db: DbOpt = Path("journeylens.duckdb"), settings: SettingsOpt = None, date_from: FromOpt = None,
            date_to: ToOpt = None, business_line: LineOpt = None, channel: ChannelOpt = None,
-           taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None,
+           taxonomy: TaxonomyOpt = None, where: WhereOpt = None, by: ByOpt = None, category: CategoryOpt = None,
            period: Annotated[str, typer.Option(help="Trend periods: day or week.")] = "week") -> None:
     """The dashboard's charts in one offline HTML file, or its tables (rankings, quadrant, trends, evidence) in
     an Excel workbook."""
@@ -229,7 +233,7 @@ def report(output: Annotated[Path, typer.Option(help="report.html (one self-cont
     if period not in ("day", "week"):
         raise typer.BadParameter("day or week", param_hint="--period")
     store, config = _open_analytics(db, settings)
-    filters = _filters(date_from, date_to, business_line, channel, taxonomy, where)
+    filters = _filters(date_from, date_to, business_line, channel, taxonomy, where, category)
     with store:
         tables = report_tables(store.con, config, filters, by=by, period=period)
     out.print(f"wrote {write_report(tables, output, source=db.name, filters=filters, by=by)}")

@@ -1,4 +1,5 @@
-"""The analyst's rules: ``categorize`` (retroactively, in SQL over the store) and ``alerts``."""
+"""The analyst's rules: ``categorize`` (retroactively, in SQL over the store), ``alerts`` and ``qa`` (agent
+scorecards)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,22 @@ from rich.table import Table
 from nlp.cli.common import (
     BuiltinCategoriesOpt,
     CategoriesOpt,
+    CategoryOpt,
+    ChannelOpt,
     DbOpt,
+    FromOpt,
+    LineOpt,
+    OutputOpt,
     SettingsOpt,
+    TaxonomyOpt,
+    ToOpt,
+    WhereOpt,
     _category_names,
     _database_errors,
+    _filters,
     _open_analytics,
+    _save,
+    _show,
     app,
     console,
     out,
@@ -115,3 +127,41 @@ def alerts(
         console.print(("webhook " if delivered else "[red]webhook[/red] ") + message, highlight=False)
     if fired:
         raise typer.Exit(3)
+
+
+@app.command()
+def qa(
+    db: DbOpt = Path("journeylens.duckdb"),
+    scorecard: Annotated[str | None, typer.Option(help="Scorecard YAML or built-in name (default: contact_centre; "
+                                                       "docs/categories.md).")] = None,
+    settings: SettingsOpt = None, output: OutputOpt = None, date_from: FromOpt = None, date_to: ToOpt = None,
+    business_line: LineOpt = None, channel: ChannelOpt = None, taxonomy: TaxonomyOpt = None,
+    where: WhereOpt = None, category: CategoryOpt = None,
+) -> None:
+    """Agent QA: score every contact on a scorecard (weighted items over the agent's turns, auto-fail items), per
+    agent (metadata.agent_id), team (metadata.team) and week, with the evidence per item."""
+    from nlp.analytics.qa import qa_tables
+    from nlp.categories.qa import ScorecardFileError, load_scorecard
+
+    try:
+        loaded = load_scorecard(scorecard)
+    except ScorecardFileError as error:
+        raise typer.BadParameter(str(error), param_hint="--scorecard") from error
+    filters = _filters(date_from, date_to, business_line, channel, taxonomy, where, category)
+    store, config = _open_analytics(db, settings)
+    with store:
+        tables = qa_tables(store.con, config, loaded, filters)
+    card = loaded.scorecard
+    items = {f"{item.id}_pct": f"{item.id} %" for item in card.items}
+    out.print(f"scorecard {card.id} · {len(tables['contacts']):,} contacts with an agent · items "
+              + ", ".join(f"{item.id} ({item.weight:g})" for item in card.items)
+              + (f" · auto-fail: {', '.join(rule.id for rule in card.auto_fail)}" if card.auto_fail else ""),
+              highlight=False)
+    columns = {"contacts": "contacts", "scored": "scored", "score": "score", "score_min": "min",
+               "auto_fails": "auto-fails", **items}
+    _show(tables["agents"], "QA per agent", {"agent_id": "agent", "team": "team", **columns})
+    if tables["teams"]["team"].notna().any():
+        _show(tables["teams"], "QA per team", {"team": "team", **columns})
+    _show(tables["items"], "items", {"item": "item", "kind": "kind", "weight": "weight", "applicable": "applicable",
+                                     "matched": "matched", "matched_pct": "%"})
+    _save(tables, output)

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from nlp.analytics.export import write_tables
 from nlp.analytics.filters import Filters, field_sql
-from nlp.analytics.settings import AnalyticsSettings, load_settings
+from nlp.analytics.settings import AnalyticsSettings, load_analytics_settings
 from nlp.analytics.stage_summary import stage_summary
 from nlp.readers import FORMATS, ReaderOptions
 from nlp.store import Store
@@ -86,6 +86,7 @@ EncodingOpt = Annotated[str | None, typer.Option(help="Force a text encoding, e.
 GuessSpeakersOpt = Annotated[bool, typer.Option(
     "--guess-speakers", help="Subtitles with anonymous speakers (SPEAKER_00, spk_1): tell agent from customer by "
                              "what they say (who greets and offers help); the transcript records how.")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")]
 
 
 def _reader_options(format: str | None, column: list[str] | None, speaker_map: list[str] | None,
@@ -110,13 +111,14 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log prog
 
 
 def _filters(date_from: datetime | None, date_to: datetime | None, business_line: str | None, channel: str | None,
-             taxonomy: str | None, where: list[str] | None) -> Filters:
+             taxonomy: str | None, where: list[str] | None, category: str | None = None) -> Filters:
     metadata = _pairs(where, "--where")
     for name in metadata:
         _field(name, "--where")
     try:
         return Filters(date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
-                       business_line=business_line, channel=channel, taxonomy=taxonomy, metadata=metadata)
+                       business_line=business_line, channel=channel, taxonomy=taxonomy, metadata=metadata,
+                       category=category)
     except ValidationError as error:
         raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--from/--to") from error
 
@@ -136,7 +138,7 @@ def _open_analytics(db: Path, settings: Path | None) -> tuple[Store, AnalyticsSe
         raise typer.BadParameter(f"{db} does not exist: score an archive first (journeylens score …)",
                                  param_hint="--db")
     try:
-        config = load_settings(settings)
+        config = load_analytics_settings(settings)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--settings") from error
     with _database_errors(db):
@@ -186,7 +188,10 @@ ChannelOpt = Annotated[str | None, typer.Option(help="Only this channel: chat, c
 TaxonomyOpt = Annotated[str | None, typer.Option(help="Only contacts classified with this taxonomy.")]
 WhereOpt = Annotated[list[str] | None, typer.Option(help="Metadata filter FIELD=VALUE (e.g. persona=学生).")]
 ByOpt = Annotated[str | None, typer.Option(callback=lambda value: _field(value, "--by"),
-                                           help="Break down by a column or metadata field (persona, city…).")]
+                                           help="Break down by a column, category (each category a contact "
+                                                "matched) or metadata field (persona, city…).")]
+CategoryOpt = Annotated[str | None, typer.Option(help="Only contacts that matched this stored category id "
+                                                      "(journeylens categorize).")]
 
 
 def _print_stage_table(db: Path) -> None:
@@ -194,12 +199,12 @@ def _print_stage_table(db: Path) -> None:
         frame = stage_summary(store.con)
     for taxonomy, rows in frame.groupby("taxonomy", sort=False):
         table = Table(title=f"journey stages · {taxonomy}")
-        for column in ("stage", "contacts", "% contacts", "customer utt.", "% neg", "% pos", "net", "top emotion"):
+        for column in ("stage", "contacts", "% contacts", "customer utt.", "% neg", "% pos", "NEV", "top emotion"):
             table.add_column(column, justify="left" if column in ("stage", "top emotion") else "right")
         for row in rows.itertuples():
             table.add_row(f"{row.stage_name} ({row.stage})", f"{row.contacts:,}", f"{row.pct_contacts:.1f}",
                           f"{row.customer_utterances:,}", f"{row.pct_negative:.1f}", f"{row.pct_positive:.1f}",
-                          f"{row.net_sentiment:+.1f}", str(row.top_emotion or "—"))
+                          "—" if pd.isna(row.nev) else f"{row.nev:+.1f}", str(row.top_emotion or "—"))
         _print_table(table)
 
 

@@ -15,6 +15,7 @@ from nlp.cli.common import (
     BuiltinCategoriesOpt,
     CategoriesOpt,
     ColumnOpt,
+    ConfigOpt,
     EncodingOpt,
     FormatOpt,
     GuessSpeakersOpt,
@@ -30,13 +31,12 @@ from nlp.cli.common import (
     out,
 )
 from nlp.config import load_config
-from nlp.ingest.local import RunSummary, archive_inputs, score_archive
+from nlp.ingest.local import archive_inputs, score_archive
+from nlp.ingest.run import RunSummary
 from nlp.readers import total_bytes
-from nlp.resources import PROJECT_ROOT
+from nlp.resources import demo_archive
 from nlp.steps.redact import Redactor
 from nlp.store import TABLES, Store
-
-DEMO_ARCHIVE = PROJECT_ROOT / "data" / "demo" / "archive.jsonl.gz"
 
 
 def _run_with_progress(paths: list[Path], db: Path, **kwargs) -> RunSummary:
@@ -72,9 +72,9 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.own_files:
         console.print(f"[yellow]not read (the store's own files): {', '.join(map(str, summary.own_files))}")
     if counts.quarantined:
-        reasons = ", ".join(f"{n} × {r}" for r, n in sorted(counts.reasons.items(), key=lambda x: -x[1]))
+        reasons = ", ".join(f"{n} × {r}" for r, n in summary.reasons)
         console.print(f"[yellow]{counts.quarantined} record(s) quarantined in {summary.quarantine_path}: {reasons}")
-    out.print(f"{'database' if summary.db_path.suffix == '.duckdb' else 'written to'}: {summary.db_path}")
+    out.print(f"{'database' if summary.output.suffix == '.duckdb' else 'written to'}: {summary.output}")
 
 
 @app.command()
@@ -87,7 +87,7 @@ def score(
     speaker_map: SpeakerMapOpt = None,
     encoding: EncodingOpt = None,
     guess_speakers: GuessSpeakersOpt = False,
-    config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
+    config: ConfigOpt = None,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Store text without PII redaction.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Transcripts per scoring batch.")] = 64,
@@ -137,10 +137,11 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for scoring.")] = 1,
 ) -> None:
     """Score the bundled demo archive and print the stage-level table."""
-    if not DEMO_ARCHIVE.is_file():
-        raise typer.BadParameter(f"{DEMO_ARCHIVE} is missing: run scripts/generate_demo.py --out data/demo/")
+    archive = demo_archive()
+    if not archive.is_file():
+        raise typer.BadParameter(f"{archive} is missing: run scripts/generate_demo.py --out data/demo/")
     with _database_errors(db):
-        _print_summary(_run_with_progress([DEMO_ARCHIVE], db, workers=workers))
+        _print_summary(_run_with_progress([archive], db, workers=workers))
         _print_stage_table(db)
 
 
@@ -176,10 +177,12 @@ def score_text(
                                    redactor=Redactor(tuple(pipeline_config.redact)))
         except (ValueError, FileNotFoundError) as error:
             raise typer.BadParameter(str(error)) from error
-    console.print(f"read {done.rows_read:,} rows · wrote {done.rows_written:,} to {output} · "
-                  f"quarantined {done.rows_quarantined:,}" + (f" to {done.quarantine}" if done.quarantine else "")
-                  + f" · {done.rows_written / max(done.seconds, 1e-9):,.0f} rows/s")
-    for reason, count in done.reasons.most_common():
+    counts = done.counts
+    console.print(f"read {counts.read:,} rows · wrote {counts.scored:,} to {output} · "
+                  f"quarantined {counts.quarantined:,}"
+                  + (f" to {done.quarantine_path}" if done.quarantine_path else "")
+                  + f" · {counts.scored / max(done.seconds, 1e-9):,.0f} rows/s")
+    for reason, count in done.reasons:
         console.print(f"  {count:,} × {reason}")
 
 
@@ -223,14 +226,14 @@ def analyze(
     output: Annotated[Path, typer.Option(help="JSON lines to write, one per utterance.")],
     taxonomy: Annotated[str | None, typer.Option(help="Taxonomy file or built-in name (default: per business "
                                                       "line, from the configuration).")] = None,
-    classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot or "
-                                                        "fewshot-untrained (default: configuration).")] = None,
+    classifier: Annotated[str | None, typer.Option(help="Journey classifier: keyword, fewshot, fewshot-untrained "
+                                                        "or encoder (default: configuration).")] = None,
     format: FormatOpt = None,
     column: ColumnOpt = None,
     speaker_map: SpeakerMapOpt = None,
     encoding: EncodingOpt = None,
     guess_speakers: GuessSpeakersOpt = False,
-    config: Annotated[Path | None, typer.Option(help="Pipeline configuration YAML.")] = None,
+    config: ConfigOpt = None,
     adapt: Annotated[bool, typer.Option(help="fewshot only: read the input twice and self-train the stage model "
                                              "on it first (needs about 100+ contacts; no labels).")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
@@ -270,10 +273,11 @@ def analyze(
         out.print(f"{name}: " + (f"adapted to {adaptation.contacts:,} contacts "
                                  f"({adaptation.confident_utterances:,} confidently labelled utterances)"
                                  if adaptation.classifier is not None else f"not adapted: {adaptation.reason}"))
-    out.print(f"read {summary.read:,} · analysed {summary.transcripts:,} transcripts, {summary.utterances:,} "
-              f"utterances → {output} · quarantined {summary.quarantined:,}"
-              + (f" to {summary.quarantine}" if summary.quarantine else ""))
-    for reason, count in summary.reasons.most_common():
+    counts = summary.counts
+    out.print(f"read {counts.read:,} · analysed {counts.scored:,} transcripts, {summary.utterances:,} "
+              f"utterances → {output} · quarantined {counts.quarantined:,}"
+              + (f" to {summary.quarantine_path}" if summary.quarantine_path else ""))
+    for reason, count in summary.reasons:
         console.print(f"  [yellow]{count:,} × {reason}", highlight=False, soft_wrap=True)
     if summary.unknown_speaker_lines:
         labels = ", ".join(f"{n:,} × {label}" for label, n in summary.unknown_speaker_lines.most_common(10))
@@ -283,11 +287,11 @@ def analyze(
         repeated = ", ".join(list(summary.duplicate_ids)[:5]) + (" …" if len(summary.duplicate_ids) > 5 else "")
         console.print(f"[yellow]{sum(summary.duplicate_ids.values()):,} transcript(s) share an id with an earlier one "
                       f"(both written): {repeated}", highlight=False, soft_wrap=True)
-    if summary.read and not summary.transcripts:
+    if counts.read and not counts.scored:
         console.print("[red]nothing could be analysed: every record was quarantined", highlight=False)
         raise typer.Exit(1)
-    if not summary.read:
+    if not counts.read:
         console.print("[red]nothing to analyse: no records found", highlight=False)
         raise typer.Exit(1)
-    if strict and summary.quarantined:
+    if strict and counts.quarantined:
         raise typer.Exit(1)

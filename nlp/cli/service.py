@@ -17,10 +17,10 @@ from nlp.cli.common import _print_table, app, console
 # so the scoring commands never load the web stack) ----------------------------------------------------------------
 def _service_settings(settings_file: Path | None, **overrides):
 
-    from service.config import load_settings
+    from service.config import load_service_settings
 
     try:
-        return load_settings(settings_file, **overrides)
+        return load_service_settings(settings_file, **overrides)
     except (ValueError, ValidationError) as error:
         raise typer.BadParameter(str(error)) from error
 

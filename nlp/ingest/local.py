@@ -13,8 +13,9 @@ replaced``:
 - **replaced**: a later record of this run with the same id and other content took its place, stored or still on
   its way (overlapping exports: the last one read wins);
 - **quarantined**: it could not be read or validated, or hashing, analysing or converting it to rows failed; it
-  goes to a JSONL file next to the database with source, location, reason and the redacted raw record. When the
-  last record of an id is quarantined, the version stored before it stays.
+  goes to ``<db>.quarantine.jsonl`` next to the database with source, location, reason and the redacted raw record
+  (``nlp.ingest.run``, shared by every ingest path). When the last record of an id is quarantined, the version
+  stored before it stays.
 
 The store's own files (the database, its write-ahead log and temporary folder, the quarantine) are never read as
 input, even when the database lies inside an input folder.
@@ -22,70 +23,42 @@ input, even when the database lies inside an input folder.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import pyarrow as pa
 
 from nlp.config import PipelineConfig
+from nlp.ingest.run import (
+    Pending,
+    Quarantine,
+    Rejection,
+    RunLedger,
+    RunSummary,
+    analyze_transcripts,
+    batch_records,
+    isolate,
+    legacy_quarantine_path_for,
+    quarantine_path_for,
+    rejection_for,
+)
 from nlp.pipeline import Pipeline
-from nlp.readers import ReaderOptions, Record, iter_records, list_inputs
-from nlp.readers.common import reason_group
+from nlp.readers import ReaderOptions, iter_records, list_inputs
 from nlp.schema.document import AnalyzedTranscript
-from nlp.schema.transcript import WARNINGS, Transcript
-from nlp.steps.redact import Redactor
-from nlp.store import RunCounts, ScoredRecord, Store, content_hash, rows_for
+from nlp.store import RunCounts, ScoredRecord, Store, rows_for
 
 ProgressCallback = Callable[[int, RunCounts], None]
 WRITER_MEMORY_LIMIT = "256MB"  # DuckDB's buffer in the writing process: only appends, so memory stays flat
 PARENT_POLL_SECONDS = 1.0  # how often a worker checks that the main process is alive
-T = TypeVar("T")
-R = TypeVar("R")
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A transcript waiting to be scored, with where it came from."""
-
-    transcript: Transcript
-    source: str
-    location: str
-    content_hash: str
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A record for the quarantine. Lone surrogates (a truncated emoji's ``\\ud83d``, undecodable bytes) are
-    escaped, so that it can always be written as UTF-8."""
-
-    source: str
-    location: str
-    reason: str
-    raw: str | None
-
-    def __post_init__(self) -> None:
-        for name in (f.name for f in fields(self)):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, value.encode("utf-8", "backslashreplace").decode("utf-8"))
-
-    def redacted(self, redactor: Redactor) -> Rejection:
-        """The rejection as every quarantine writes it: a file name, a location (a CSV header), a reason (quoting a
-        value) or the raw record can each hold PII."""
-        return Rejection(redactor(self.source), redactor(self.location), redactor(self.reason),
-                         redactor(self.raw) if self.raw is not None else None)
 
 
 @dataclass
@@ -95,89 +68,6 @@ class BatchResult:
     ids: list[str]
     tables: tuple[pa.Table, ...]  # transcripts, utterances, segments, promises
     failures: list[Rejection] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    counts: RunCounts
-    quarantine_path: Path
-    db_path: Path
-    own_files: tuple[Path, ...] = ()  # the store's files found among the inputs, not read
-
-
-class Quarantine:
-    """Append rejected records, redacted, to a JSONL file; created only when something is rejected."""
-
-    def __init__(self, path: Path, run_id: str, redactor: Redactor) -> None:
-        self.path, self.run_id, self.redactor = path, run_id, redactor
-        self._handle = None
-
-    def add(self, rejection: Rejection) -> None:
-        if self._handle is None:
-            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        safe = rejection.redacted(self.redactor)
-        entry = {"run_id": self.run_id, "at": datetime.now(UTC).isoformat(timespec="seconds"), "source": safe.source,
-                 "location": safe.location, "reason": safe.reason, "raw": safe.raw}
-        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
-    def flush(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-def quarantine_path_for(db_path: Path) -> Path:
-    return db_path.with_name(db_path.stem + ".quarantine.jsonl")
-
-
-def rejection_for(item: Pending | Record, stage: str, error: Exception) -> Rejection:
-    """Why a readable transcript failed at ``stage``, with the transcript as JSON when it can be serialised."""
-    return Rejection(item.source, item.location, f"{stage}: {type(error).__name__}: {error}",
-                     _transcript_json(item.transcript))
-
-
-def _transcript_json(transcript: Transcript | None) -> str | None:
-    if transcript is None:
-        return None
-    try:
-        return transcript.model_dump_json()
-    except ValueError:  # lone surrogates: json dumps them (Rejection escapes them); nested too deep: nothing
-        try:
-            return json.dumps(transcript.model_dump(mode="json"), ensure_ascii=False, default=str)
-        except (ValueError, RecursionError):
-            return None
-
-
-def pending_or_rejection(record: Record) -> Pending | Rejection:
-    """A read record ready for scoring, or why it is not: unreadable, or its content cannot be hashed (lone
-    surrogates, nesting deeper than the serialiser allows)."""
-    if record.transcript is None:
-        return Rejection(record.source, record.location, record.reason or "unreadable", record.raw)
-    try:
-        return Pending(record.transcript, record.source, record.location, content_hash(record.transcript))
-    except (ValueError, RecursionError) as error:
-        return rejection_for(record, "unserialisable transcript", error)
-
-
-def isolate(items: Sequence[T], work: Callable[[Sequence[T]], R]) -> tuple[R, list[T], list[tuple[T, Exception]]]:
-    """``work(items)``, and if that raises, ``work`` on each item alone to find the culprits and then on the rest
-    together: (result, the items it covers, the culprits with their errors). One bad record never sinks a batch."""
-    try:
-        return work(items), list(items), []
-    except Exception:  # noqa: BLE001 - isolate the failing items below
-        culprits: list[tuple[T, Exception]] = []
-        for item in items:
-            try:
-                work([item])
-            except Exception as error:  # noqa: BLE001 - reported by the caller, never lost
-                culprits.append((item, error))
-        failed = {id(item) for item, _ in culprits}
-        rest = [item for item in items if id(item) not in failed]
-        return work(rest), rest, culprits
 
 
 # -- worker side -----------------------------------------------------------------------------------------
@@ -198,19 +88,10 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def analyze_isolated(pipeline: Pipeline, batch: Sequence[Pending], taxonomy: str | None = None
-                     ) -> tuple[list[tuple[Pending, AnalyzedTranscript]], list[Rejection]]:
-    """Analyze a batch (``taxonomy`` overriding each business line's); the transcripts the pipeline fails on are
-    rejected, the others kept."""
-    docs, kept, culprits = isolate(batch, lambda part: pipeline.analyze([p.transcript for p in part],
-                                                                        [taxonomy] * len(part)))
-    return list(zip(kept, docs, strict=True)), [rejection_for(p, "pipeline error", e) for p, e in culprits]
-
-
 def analyze_batch(pipeline: Pipeline, batch: Sequence[Pending], run_id: str) -> BatchResult:
     """Analyze a batch into store rows (source and location redacted); transcripts the pipeline fails on, or whose
     rows cannot be built, come back as failures."""
-    analyzed, failures = analyze_isolated(pipeline, batch)
+    analyzed, failures = analyze_transcripts(pipeline, batch)
     redact = pipeline.redactor
 
     def rows(part: Sequence[tuple[Pending, AnalyzedTranscript]]) -> tuple[pa.Table, ...]:
@@ -228,24 +109,6 @@ def _analyze_in_worker(batch: Sequence[Pending], run_id: str) -> BatchResult:
 
 
 # -- main side -------------------------------------------------------------------------------------------
-def batch_records(records: Iterable[Record], size: int) -> Iterator[tuple[list[Pending], list[Rejection], int]]:
-    """Group records into batches of transcripts, passing rejections and the read position along."""
-    pending: list[Pending] = []
-    rejected: list[Rejection] = []
-    position = 0
-    for record in records:
-        position = record.position
-        item = pending_or_rejection(record)
-        if isinstance(item, Pending):
-            pending.append(item)
-        else:
-            rejected.append(item)
-        if len(pending) >= size or len(rejected) >= size:
-            yield pending, rejected, position
-            pending, rejected = [], []
-    yield pending, rejected, position
-
-
 def archive_inputs(paths: Sequence[str | Path], db_path: Path) -> tuple[list[Path], list[Path]]:
     """The files under ``paths`` to read, and the store's own files found among them (not to be read)."""
     db = db_path.resolve()
@@ -253,7 +116,8 @@ def archive_inputs(paths: Sequence[str | Path], db_path: Path) -> tuple[list[Pat
     files: list[Path] = []
     for file in list_inputs(paths):
         resolved = file.resolve()
-        is_own = (resolved == quarantine_path_for(db) or db.with_name(db.name + ".tmp") in resolved.parents
+        is_own = (resolved in (quarantine_path_for(db), legacy_quarantine_path_for(db))
+                  or db.with_name(db.name + ".tmp") in resolved.parents
                   or resolved.parent == db.parent and (resolved.name == db.name
                                                        or resolved.name.startswith(db.name + ".")))
         (own if is_own else files).append(file)
@@ -276,20 +140,13 @@ def score_archive(
     files, own_files = archive_inputs(paths, db_path)
     if own_files:
         log.warning("not reading the store's own files: %s", ", ".join(map(str, own_files)))
-    counts = RunCounts()
-    reasons: Counter[str] = Counter()
     position = 0
     with Store(db_path, memory_limit=WRITER_MEMORY_LIMIT) as store:
         run_id = store.start_run("score", [pipeline.redactor(str(p)) for p in paths], pipeline.model_versions,
                                  pipeline.fingerprint)
-        quarantine = Quarantine(quarantine_path_for(db_path), run_id, pipeline.redactor)
+        ledger = RunLedger(Quarantine(quarantine_path_for(db_path), run_id, pipeline.redactor))
+        counts = ledger.counts
         unwritten: dict[str, Pending] = {}  # per id, the last record of this run sent for analysis and not yet written
-
-        def reject(rejection: Rejection) -> None:
-            quarantine.add(rejection)
-            counts.quarantined += 1
-            reasons[reason_group(rejection.reason, rejection.location)] += 1
-
         stored_id = pipeline.redactor.pseudonymize  # ids are compared as the store holds them
 
         def to_analyze(batch: list[Pending]) -> list[Pending]:
@@ -313,8 +170,7 @@ def score_archive(
             return list(todo.values())
 
         def write(sent: list[Pending], result: BatchResult) -> None:
-            for failure in result.failures:
-                reject(failure)
+            ledger.reject(*result.failures)
             replaced = store.stored_by_run(result.ids, run_id)  # batches are written in reading order
             store.write_tables(result.tables, result.ids)
             counts.scored += len(result.ids) - len(replaced)
@@ -322,18 +178,16 @@ def score_archive(
             for pending in sent:
                 if unwritten.get(stored_id(pending.transcript.id)) is pending:
                     del unwritten[stored_id(pending.transcript.id)]
-            quarantine.flush()
+            ledger.quarantine.flush()
 
         status = "interrupted"
         executor = _executor(config, workers)
         in_flight: deque[tuple[list[Pending], Future[BatchResult]]] = deque()
         try:
             records = iter_records(files, reader_options, roots=paths)
-            for batch, rejected, position in batch_records(records, batch_size):
-                counts.read += len(batch) + len(rejected)
-                counts.repaired += sum(bool(p.transcript.metadata.get(WARNINGS)) for p in batch)
-                for rejection in rejected:
-                    reject(rejection)
+            for batch, rejected, last in batch_records(records, batch_size):
+                position = last.position if last is not None else position
+                ledger.read(batch, rejected)
                 todo = to_analyze(batch)
                 if todo and executor is None:
                     write(todo, analyze_batch(pipeline, todo, run_id))
@@ -351,12 +205,11 @@ def score_archive(
         finally:
             if executor is not None:
                 executor.shutdown(wait=status == "completed", cancel_futures=True)
-            counts.reasons = dict(reasons)
-            quarantine.close()
+            ledger.close()
             store.finish_run(run_id, counts, status)
     if progress:
         progress(position, counts)
-    return RunSummary(run_id, counts, quarantine.path, db_path, tuple(own_files))
+    return ledger.summary(db_path, tuple(own_files))
 
 
 def _executor(config: PipelineConfig, workers: int) -> ProcessPoolExecutor | None:

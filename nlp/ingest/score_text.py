@@ -2,9 +2,10 @@
 
 Every readable row is written to the output with ``sentiment, sentiment_score, emotion, emotion_coarse,
 emotion_confidence`` added (existing columns of those names are replaced). Rows that cannot be read, decoded or
-scored go to a quarantine file instead, as ``score`` writes it (``nlp.ingest.local.Quarantine``: source, line, reason,
-raw row); ``rows_read == rows_written + rows_quarantined``. PII is replaced in everything written, output rows
-and quarantine alike (values and column names), as the pipeline's ``redact`` kinds say. The input's encoding is
+scored go to a quarantine file instead (``OUTPUT.quarantine.jsonl``), as every ingest path writes it
+(``nlp.ingest.run``: source, line, reason, raw row); ``read == scored (written) + quarantined``. PII is replaced
+in everything written, output rows, quarantine and the reasons printed alike (values and column names), as the
+pipeline's ``redact`` kinds say. The input's encoding is
 sniffed as the transcript readers sniff it (UTF-8, GB18030/GBK, …; ``nlp.readers.source``), and a row with bytes
 that do not decode is quarantined rather than scored as garbage. The output format follows the output's
 extension (``.csv``/``.tsv`` or ``.jsonl``/``.ndjson``), the input's likewise. Texts are normalized as in the
@@ -16,15 +17,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nlp.ingest.local import Quarantine, Rejection, isolate
-from nlp.readers.common import reason_group
+from nlp.ingest.run import (
+    Quarantine,
+    Rejection,
+    RunLedger,
+    RunSummary,
+    analyze_isolated,
+    batch_records,
+    new_run_id,
+    quarantine_path_for,
+)
 from nlp.readers.source import Source
 from nlp.readers.tabular import CSV_FIELD_LIMIT
 from nlp.steps.normalize import normalize_text
@@ -39,14 +47,39 @@ csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 @dataclass
-class ScoreTextSummary:
-    rows_read: int = 0
-    rows_written: int = 0
-    rows_quarantined: int = 0
-    reasons: Counter = field(default_factory=Counter)
+class ScoreTextSummary(RunSummary):
+    """The run's counts (``counts.scored``: rows scored and written) and what only ``score-text`` tells."""
+
     languages: Counter = field(default_factory=Counter)
     seconds: float = 0.0
-    quarantine: Path | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return self.counts.read
+
+    @property
+    def rows_written(self) -> int:
+        return self.counts.scored
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.counts.quarantined
+
+
+@dataclass
+class _Text:
+    """A readable row's text, ready to score."""
+
+    source: str
+    location: str
+    record: dict[str, Any]
+    text: str
+    language: str
+
+    @property
+    def raw(self) -> str:
+        """The row as read, for the quarantine."""
+        return json.dumps(self.record, ensure_ascii=False)
 
 
 @dataclass
@@ -151,7 +184,7 @@ def score_text_file(
 ) -> ScoreTextSummary:
     """Score ``input_path`` into ``output_path``; ``on_progress(bytes_read, rows_read)`` after every batch.
     ``scorer`` None: the default pipeline configuration's ``emotion_scorer``, the one ``journeylens score`` uses;
-    ``redactor`` (default: the default configuration's) redacts the output and the quarantine."""
+    ``redactor`` (default: the default configuration's) redacts the output, the quarantine and the reasons."""
     import time
 
     from nlp.config import PipelineConfig
@@ -164,11 +197,11 @@ def score_text_file(
     defaults = PipelineConfig()
     scorer = scorer or defaults.emotion_scorer
     model = load_emotion_scorer(scorer) if isinstance(scorer, str) else scorer
-    quarantine_path = quarantine_path or output_path.with_name(output_path.name + ".quarantine.jsonl")
     redact = redactor or Redactor(tuple(defaults.redact))
-    summary = ScoreTextSummary(quarantine=quarantine_path)
-    quarantine_path.unlink(missing_ok=True)  # never leave a stale one from an earlier run
-    quarantine = Quarantine(quarantine_path, uuid.uuid4().hex[:12], redact)
+    # never leave a stale quarantine from an earlier run
+    ledger = RunLedger(Quarantine(quarantine_path or quarantine_path_for(output_path), new_run_id(), redact,
+                                  fresh=True))
+    summary = ledger.summary(output_path, kind=ScoreTextSummary)
     segmenter = Segmenter()
     started = time.perf_counter()
     encoding = Source(input_path).encoding
@@ -177,64 +210,57 @@ def score_text_file(
     handle = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
     rows = _read_jsonl(handle) if in_format == ".jsonl" else _read_csv(handle, _CSV_SUFFIXES[in_format])
     writer = _Writer(output_path, out_format)
-    batch: list[tuple[_Row, str, str]] = []
+    source = str(input_path)
 
-    def reject(row: _Row, reason: str) -> None:
-        raw = row.raw if row.raw is not None else json.dumps(row.record, ensure_ascii=False)
-        quarantine.add(Rejection(str(input_path), f"line {row.line}", reason, raw))
-        summary.rows_quarantined += 1
-        summary.reasons[reason_group(reason)] += 1
+    def prepare(row: _Row) -> _Text | Rejection:
+        text, reason = _text_of(row, text_column, encoding)
+        if text is None:
+            raw = row.raw if row.raw is not None else json.dumps(row.record, ensure_ascii=False)
+            return Rejection(source, f"line {row.line}", reason, raw)
+        text = normalize_text(text, to_simplified=to_simplified)
+        return _Text(source, f"line {row.line}", row.record, text,
+                     language if language != "auto" else detect_language(text))
 
-    def flush() -> None:
-        if not batch:
-            return
-        scores, kept, culprits = isolate(batch, lambda part: _scores(model, [t for _, t, _ in part],
-                                                                     [lang for _, _, lang in part], segmenter))
-        for (row, _, _), error in culprits:
-            reject(row, f"scoring error: {type(error).__name__}: {error}")
-        for (row, _, lang), score in zip(kept, scores, strict=True):
-            record = row.record
-            record.update(sentiment=score.sentiment, sentiment_score=score.sentiment_score, emotion=score.emotion,
-                          emotion_coarse=score.emotion_coarse, emotion_confidence=score.emotion_confidence)
-            writer.write(map_strings(record, redact))
-            summary.rows_written += 1
-            summary.languages[lang] += 1
-        batch.clear()
-        if on_progress:
-            on_progress(binary.tell(), summary.rows_read)
+    def score(part: Sequence[_Text]) -> list:
+        return _scores(model, [t.text for t in part], [t.language for t in part], segmenter)
 
     try:
-        for row in rows:
-            summary.rows_read += 1
-            reason = row.reason
-            text = None
-            if row.record is not None:
-                value = row.record.get(text_column)
-                if text_column not in row.record:
-                    reason = f"no column {text_column!r}"
-                elif not isinstance(value, str):
-                    reason = f"{text_column!r} is not text"
-                elif not value.strip():
-                    reason = f"{text_column!r} is empty"
-                elif not _is_unicode(row.record):
-                    reason = f"undecodable text: bytes that are not {encoding}, or a lone surrogate"
-                else:
-                    text = normalize_text(value, to_simplified=to_simplified)
-            if text is None:
-                reject(row, reason or "unreadable")
-                continue
-            batch.append((row, text, language if language != "auto" else detect_language(text)))
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+        for batch, rejected, _ in batch_records(rows, batch_size, prepare):
+            ledger.read(batch, rejected)
+            kept, failures = analyze_isolated(batch, score, "scoring error") if batch else ([], [])
+            ledger.reject(*failures)
+            for item, result in kept:
+                item.record.update(sentiment=result.sentiment, sentiment_score=result.sentiment_score,
+                                   emotion=result.emotion, emotion_coarse=result.emotion_coarse,
+                                   emotion_confidence=result.emotion_confidence)
+                writer.write(map_strings(item.record, redact))
+                summary.counts.scored += 1
+                summary.languages[item.language] += 1
+            if on_progress:
+                on_progress(binary.tell(), summary.counts.read)
     finally:
         writer.close()
         handle.close()
-        quarantine.close()
-    if not summary.rows_quarantined:
-        summary.quarantine = None
+        ledger.close()
+    summary.quarantine_path = ledger.quarantine_path
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _text_of(row: _Row, text_column: str, encoding: str) -> tuple[str | None, str]:
+    """The row's text to score, or None and why there is none."""
+    if row.record is None:
+        return None, row.reason or "unreadable"
+    value = row.record.get(text_column)
+    if text_column not in row.record:
+        return None, f"no column {text_column!r}"
+    if not isinstance(value, str):
+        return None, f"{text_column!r} is not text"
+    if not value.strip():
+        return None, f"{text_column!r} is empty"
+    if not _is_unicode(row.record):
+        return None, f"undecodable text: bytes that are not {encoding}, or a lone surrogate"
+    return value, ""
 
 
 def _is_unicode(record: dict[str, Any]) -> bool:

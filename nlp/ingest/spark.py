@@ -12,8 +12,10 @@ Two Arrow stages (``mapInArrow``), so Python objects never pass through the JVM 
 
 Each table is then written as Parquet under ``OUTPUT/<table>/``, partitioned by the local-engine-independent
 UTC start day of its transcript (``day=YYYY-MM-DD``; ``__HIVE_DEFAULT_PARTITION__`` when a transcript has no
-start time); rejected records go to ``OUTPUT/quarantine/`` (redacted, with the reason) and the run's counts,
-model versions and fingerprint to ``OUTPUT/_journeylens_run.json``. ``import_parquet`` loads such a folder into a
+start time); rejected records go to ``OUTPUT/quarantine/`` as the record every ingest path quarantines
+(``nlp.ingest.run.quarantine_entry``: redacted, with the reason), and the run's counts (``read, scored,
+quarantined, skipped, replaced, repaired``; reasons grouped as the local engine groups them), model versions and
+fingerprint to ``OUTPUT/_journeylens_run.json``. ``import_parquet`` loads such a folder into a
 DuckDB store, where the analytics, the API and the dashboard use it unchanged.
 """
 
@@ -31,7 +33,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nlp.config import PipelineConfig
-from nlp.ingest.local import Pending, Rejection, RunSummary, analyze_batch, pending_or_rejection
+from nlp.ingest.local import analyze_batch
+from nlp.ingest.run import (
+    QUARANTINE_FIELDS,
+    Pending,
+    Rejection,
+    RunSummary,
+    batch_records,
+    entry_reason_group,
+    is_repaired,
+    now,
+    pending_or_rejection,
+    quarantine_entry,
+)
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records, list_inputs
 from nlp.schema.transcript import Transcript
@@ -40,11 +54,12 @@ from nlp.store import RunCounts, Store, table_schemas
 
 TABLES = ("transcripts", "utterances", "segments", "promises", "categories")
 RUN_FILE = "_journeylens_run.json"
-QUARANTINE = pa.schema([("run_id", pa.string()), ("at", pa.string()), ("source", pa.string()),
-                        ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+QUARANTINE = pa.schema([(name, pa.string()) for name in QUARANTINE_FIELDS])  # nlp.ingest.run.quarantine_entry
+_TAGS = ("table", "day", "reason_group")  # the scored rows' columns beside the one struct per table
 _READ = pa.schema([("file_index", pa.int64()), ("record_index", pa.int64()), ("source", pa.string()),
                    ("location", pa.string()), ("transcript_id", pa.string()), ("content_hash", pa.string()),
-                   ("transcript", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+                   ("transcript", pa.string()), ("reason", pa.string()), ("raw", pa.string()),
+                   ("repaired", pa.bool_())])
 
 
 def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: PipelineConfig | None = None,
@@ -75,7 +90,10 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
         read = (spark.createDataFrame(list(enumerate(files)), "file_index long, path string")
                 .repartition(max(1, len(files))).mapInArrow(read_fn, from_arrow_schema(_READ)))
         records = _with_outcome(read).persist(StorageLevel.DISK_ONLY)
-        outcomes = dict(records.groupBy("outcome").count().collect())
+        outcomes, n_repaired = {}, 0
+        for outcome, repaired, n in records.groupBy("outcome", "repaired").count().collect():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+            n_repaired += n if repaired else 0
         n_read = sum(outcomes.values())
         parts = partitions or spark.sparkContext.defaultParallelism
         schema = _scored_schema()
@@ -88,15 +106,14 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
         (scored.where(functions.col("table") == "quarantine").select("quarantine.*")
          .write.mode("overwrite").parquet(str(output / "quarantine")))
         per_table = dict(scored.groupBy("table").count().collect())
-        reasons = dict(scored.where(functions.col("table") == "quarantine")
-                       .groupBy(functions.split("quarantine.reason", ":").getItem(0)).count().collect())
+        reasons = dict(scored.where(functions.col("table") == "quarantine").groupBy("reason_group").count().collect())
         records.unpersist()
         scored.unpersist()
     finally:
         spark.stop()
     counts = RunCounts(read=n_read, scored=per_table.get("transcripts", 0),
                        quarantined=per_table.get("quarantine", 0), skipped=outcomes.get("skipped", 0),
-                       replaced=outcomes.get("replaced", 0), reasons=reasons)
+                       replaced=outcomes.get("replaced", 0), repaired=n_repaired, reasons=reasons)
     if not counts.reconciles:
         raise RuntimeError(f"counts do not reconcile: {counts}")
     (output / RUN_FILE).write_text(json.dumps({
@@ -105,9 +122,9 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
         "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
         "model_versions": pipeline.model_versions, "fingerprint": pipeline.fingerprint,
         "counts": {"read": counts.read, "scored": counts.scored, "quarantined": counts.quarantined,
-                   "skipped": counts.skipped, "replaced": counts.replaced},
+                   "skipped": counts.skipped, "replaced": counts.replaced, "repaired": counts.repaired},
     }, ensure_ascii=False, indent=1))
-    return RunSummary(run_id, counts, output / "quarantine", output)
+    return RunSummary(run_id, output, output / "quarantine" if counts.quarantined else None, counts)
 
 
 def import_parquet(folder: str | Path, db_path: str | Path) -> RunCounts:
@@ -178,7 +195,8 @@ def _reader(options: ReaderOptions, roots: list[str]):
                            "location": item.location}
                     if isinstance(item, Pending):
                         row.update(transcript_id=item.transcript.id, content_hash=item.content_hash,
-                                   transcript=item.transcript.model_dump_json())
+                                   transcript=item.transcript.model_dump_json(),
+                                   repaired=is_repaired(item.transcript))
                     else:
                         row.update(reason=item.reason, raw=item.raw)
                     rows.append(row)
@@ -204,29 +222,31 @@ def _pipeline(config: PipelineConfig) -> Pipeline:
 def _scorer(config: PipelineConfig, run_id: str, batch_size: int):
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         pipeline = _pipeline(config)
-        redactor = pipeline.redactor
         schema = _scored_schema()
-        for batch in batches:
-            rows = batch.to_pylist()
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start:start + batch_size]
-                rejections = [Rejection(r["source"], r["location"], r["reason"], r["raw"])
-                              for r in chunk if r["transcript"] is None]
-                pending = [Pending(Transcript.model_validate_json(r["transcript"]), r["source"], r["location"],
-                                   r["content_hash"]) for r in chunk if r["transcript"] is not None]
-                result = analyze_batch(pipeline, pending, run_id) if pending else None
-                if result is not None:
-                    rejections += result.failures
-                    yield from _tagged(result.tables, schema)
-                if rejections:
-                    yield _quarantine_batch(rejections, run_id, redactor, schema)
+        rows = (row for batch in batches for row in batch.to_pylist())
+        for pending, rejections, _ in batch_records(rows, batch_size, _from_read_row):
+            if pending:
+                result = analyze_batch(pipeline, pending, run_id)
+                rejections += result.failures
+                yield from _tagged(result.tables, schema)
+            if rejections:
+                yield _quarantine_batch(rejections, run_id, pipeline.redactor, schema)
     return score
 
 
+def _from_read_row(row: dict) -> Pending | Rejection:
+    """A row of the read stage as it was read: a transcript to score, or a rejection."""
+    if row["transcript"] is None:
+        return Rejection(row["source"], row["location"], row["reason"], row["raw"])
+    return Pending(Transcript.model_validate_json(row["transcript"]), row["source"], row["location"],
+                   row["content_hash"])
+
+
 def _scored_schema() -> pa.Schema:
-    """One row per stored row of any table: ``table``, ``day`` and one struct column per table."""
+    """One row per stored row of any table: ``table``, ``day``, ``reason_group`` (quarantine rows) and one struct
+    column per table."""
     schemas = table_schemas()
-    return pa.schema([("table", pa.string()), ("day", pa.date32()),
+    return pa.schema([("table", pa.string()), ("day", pa.date32()), ("reason_group", pa.string()),
                       *((name, pa.struct(list(schemas[name]))) for name in TABLES),
                       ("quarantine", pa.struct(list(QUARANTINE)))])
 
@@ -250,16 +270,20 @@ def _tagged(tables: Sequence[pa.Table], schema: pa.Schema) -> Iterator[pa.Record
 
 def _quarantine_batch(rejections: list[Rejection], run_id: str, redactor: Redactor,
                       schema: pa.Schema) -> pa.RecordBatch:
-    at = datetime.now(UTC).isoformat(timespec="seconds")
-    safe = [r.redacted(redactor) for r in rejections]
-    rows = [{"run_id": run_id, "at": at, "source": r.source, "location": r.location, "reason": r.reason, "raw": r.raw}
-            for r in safe]
-    column = pa.StructArray.from_arrays([pa.array([row[f.name] for row in rows], f.type) for f in QUARANTINE],
+    """The rejections as quarantine rows (``nlp.ingest.run.quarantine_entry``, redacted), each with the reason
+    group the run's summary counts it under."""
+    at = now()
+    entries = [quarantine_entry(r, run_id, redactor, at) for r in rejections]
+    column = pa.StructArray.from_arrays([pa.array([e[f.name] for e in entries], f.type) for f in QUARANTINE],
                                         fields=list(QUARANTINE))
-    return _one_table_batch(schema, "quarantine", column, pa.nulls(len(rows), pa.date32()))
+    return _one_table_batch(schema, "quarantine", column, pa.nulls(len(entries), pa.date32()),
+                            pa.array([entry_reason_group(e) for e in entries], pa.string()))
 
 
-def _one_table_batch(schema: pa.Schema, name: str, column: pa.StructArray, days: pa.Array) -> pa.RecordBatch:
+def _one_table_batch(schema: pa.Schema, name: str, column: pa.StructArray, days: pa.Array,
+                     groups: pa.Array | None = None) -> pa.RecordBatch:
     n = len(column)
-    structs = [column if f.name == name else pa.nulls(n, f.type) for f in schema if f.name not in ("table", "day")]
-    return pa.RecordBatch.from_arrays([pa.array([name] * n, pa.string()), days, *structs], schema=schema)
+    structs = [column if f.name == name else pa.nulls(n, f.type) for f in schema if f.name not in _TAGS]
+    return pa.RecordBatch.from_arrays([pa.array([name] * n, pa.string()), days,
+                                       groups if groups is not None else pa.nulls(n, pa.string()), *structs],
+                                      schema=schema)

@@ -7,7 +7,8 @@ platform said (Contact Lens, Transcribe Call Analytics, CCAI): ``vendor_sentimen
 The same ``Pipeline`` as the bulk scorer (redaction, segmentation, journey classifier, emotion, topical
 segments); ``taxonomy`` overrides the business line's taxonomy for every transcript. Nothing is lost: as
 in ``nlp.ingest.local``, a record that cannot be read or analysed goes, redacted and with its reason, to the
-quarantine file ``OUTPUT.quarantine.jsonl``, and ``read == analysed + quarantined``.
+quarantine file ``OUTPUT.quarantine.jsonl``, and ``read == analysed + quarantined`` (``nlp.ingest.run``, shared by
+every ingest path).
 
 With ``adapt`` (the ``fewshot`` classifiers only) the input is read twice: the first pass self-trains a stage head
 per taxonomy on the input's own utterances (``nlp.training.stages.adapt``, no labels), the second
@@ -17,30 +18,35 @@ analyses with it.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from nlp.config import PipelineConfig
-from nlp.ingest.local import Quarantine, analyze_isolated, batch_records
+from nlp.ingest.run import (
+    Quarantine,
+    RunLedger,
+    RunSummary,
+    analyze_transcripts,
+    batch_records,
+    new_run_id,
+    quarantine_path_for,
+)
 from nlp.pipeline import Pipeline
 from nlp.readers import ReaderOptions, iter_records
-from nlp.readers.common import reason_group
 from nlp.schema.document import AnalyzedTranscript
+from nlp.schema.fields import row
 from nlp.schema.taxonomy import load_taxonomy
 from nlp.store import vendor_issues, vendor_sentiment
 
 
 @dataclass
-class AnalyzeSummary:
-    read: int = 0
-    transcripts: int = 0
+class AnalyzeSummary(RunSummary):
+    """The run's counts (``counts.scored``: transcripts analysed and written) and what only ``analyze`` tells."""
+
     utterances: int = 0
-    quarantined: int = 0
-    reasons: Counter = field(default_factory=Counter)
-    quarantine: Path | None = None
     adaptations: dict = field(default_factory=dict)  # taxonomy -> stage_training.Adaptation
     duplicate_ids: Counter = field(default_factory=Counter)  # id -> times it was read after the first
     unknown_speaker_lines: Counter = field(default_factory=Counter)  # label -> lines left out (text reader)
@@ -50,18 +56,11 @@ def utterance_rows(doc: AnalyzedTranscript) -> Iterator[dict]:
     """The output rows of one analysed transcript, in utterance order."""
     theirs = doc.transcript.metadata.get("vendor_categories") or None  # the platform's own, beside ours
     for u in doc.utterances:
-        yield {"transcript_id": doc.transcript.id, "turn_index": u.turn_index, "speaker": u.speaker,
-               "speaker_label": u.speaker_label, "start_ms": u.start_ms, "end_ms": u.end_ms,
-               "ts": u.ts.isoformat() if u.ts is not None else None, "text": u.text,
-               "segment_index": u.segment_index, "stage": u.stage, "stage_confidence": u.stage_confidence,
-               "issue_type": u.issue_type, "service_step": u.service_step, "sentiment": u.sentiment,
-               "sentiment_score": u.sentiment_score, "emotion": u.emotion, "emotion_coarse": u.emotion_coarse,
-               "categories": u.categories, "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
+        fields = {name: value.isoformat() if isinstance(value, datetime) else value
+                  for name, value in row(u, "jsonl").items()}  # the Utterance fields (nlp.schema.fields)
+        yield {"transcript_id": doc.transcript.id, **fields,
+               "vendor_sentiment": vendor_sentiment(doc.transcript, u.turn_index),
                "vendor_issues": vendor_issues(doc.transcript, u.turn_index), "vendor_categories": theirs}
-
-
-def quarantine_path_for(output: Path) -> Path:
-    return output.with_name(output.name + ".quarantine.jsonl")
 
 
 def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = None,
@@ -73,17 +72,18 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
     pipeline = Pipeline(config)
     if adapt and not pipeline.config.journey_classifier.startswith("fewshot"):
         raise ValueError(f"adapting needs a fewshot classifier, not {pipeline.config.journey_classifier!r}")
-    summary = AnalyzeSummary(quarantine=quarantine_path_for(output))
-    if adapt:
-        summary.adaptations = adapt_to_input(pipeline, paths, taxonomy, reader_options)
-    summary.quarantine.unlink(missing_ok=True)  # never leave a stale one from an earlier run
-    quarantine = Quarantine(summary.quarantine, uuid.uuid4().hex[:12], pipeline.redactor)
+    adaptations = adapt_to_input(pipeline, paths, taxonomy, reader_options) if adapt else {}
+    # never leave a stale quarantine from an earlier run
+    ledger = RunLedger(Quarantine(quarantine_path_for(output), new_run_id(), pipeline.redactor, fresh=True))
+    summary = ledger.summary(output, kind=AnalyzeSummary, adaptations=adaptations)
     output.parent.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()  # ids written: a second transcript with one of them is written too, and counted
     try:
         with output.open("w", encoding="utf-8") as handle:
             for batch, rejected, _ in batch_records(iter_records(paths, reader_options), batch_size):
-                kept, failures = analyze_isolated(pipeline, batch, taxonomy) if batch else ([], [])
+                ledger.read(batch, rejected)
+                kept, failures = analyze_transcripts(pipeline, batch, taxonomy) if batch else ([], [])
+                ledger.reject(*failures)
                 for _, doc in kept:
                     if doc.transcript.id in seen:
                         summary.duplicate_ids[doc.transcript.id] += 1
@@ -91,19 +91,13 @@ def analyze_files(paths: list[Path], output: Path, *, taxonomy: str | None = Non
                     left_out = doc.transcript.metadata.get("unknown_speaker_lines")
                     if isinstance(left_out, dict):
                         summary.unknown_speaker_lines.update(left_out)
-                    summary.transcripts += 1
+                    summary.counts.scored += 1
                     for row in utterance_rows(doc):
                         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
                         summary.utterances += 1
-                for rejection in [*rejected, *failures]:
-                    quarantine.add(rejection)
-                    summary.quarantined += 1
-                    summary.reasons[reason_group(rejection.reason, rejection.location)] += 1
-                summary.read += len(batch) + len(rejected)
     finally:
-        quarantine.close()
-    if not summary.quarantined:
-        summary.quarantine = None
+        ledger.close()
+    summary.quarantine_path = ledger.quarantine_path
     return summary
 
 

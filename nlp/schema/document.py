@@ -9,39 +9,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from nlp.schema.fields import record_field
 from nlp.schema.transcript import Transcript
 
 if TYPE_CHECKING:
     from nlp.categories import CategoryMatch
 
+Sentiment = Literal["negative", "neutral", "positive"]
+
 
 @dataclass
 class Utterance:
-    """One sentence of one turn, with everything later steps learn about it."""
+    """One sentence of one turn, with everything later steps learn about it.
 
-    turn_index: int
-    sentence_index: int
-    speaker: str
-    text: str
-    language: str
-    tokens: tuple[str, ...]
-    start_ms: int | None = None
-    end_ms: int | None = None
+    The single description of an utterance: the store's ``utterances`` columns (in this order), the API's
+    ``UtteranceResult`` and the ``journeylens analyze`` lines follow these fields (``nlp.schema.fields``)."""
+
+    turn_index: int = record_field(description="Position of the turn in the transcript (0-based).")
+    sentence_index: int = record_field(description="Position of the sentence in its turn (0-based).",
+                                       omit=("jsonl",))
+    speaker: str = record_field(description="customer, agent, bot, ivr or third_party.")
+    speaker_label: str | None = record_field(default=None, kw_only=True, omit=("api",),
+                                             description="The source's own name of the speaker.")
+    text: str = record_field(description="Normalized and PII-redacted.")
+    language: str = record_field(omit=("api", "jsonl"))
+    tokens: tuple[str, ...] = record_field(omit=("store", "api", "jsonl"))
+    start_ms: int | None = record_field(default=None, sql="BIGINT")
+    end_ms: int | None = record_field(default=None, sql="BIGINT")
     ts: datetime | None = None
-    speaker_label: str | None = None
+    segment_index: int | None = None
     stage: str | None = None
     stage_confidence: float | None = None
     issue_type: str | None = None
     service_step: str | None = None
-    sentiment: str | None = None
-    sentiment_score: float | None = None
+    sentiment: Sentiment | None = None
+    sentiment_score: float | None = record_field(default=None, description="In [-1, 1].")
     emotion: str | None = None
     emotion_coarse: str | None = None
-    emotion_confidence: float | None = None
-    segment_index: int | None = None
-    categories: list[str] = field(default_factory=list)  # ids of the utterance-level categories it matched
+    emotion_confidence: float | None = record_field(default=None, omit=("jsonl",))
+    # ids of the utterance-level categories it matched (the store keeps them in its categories table)
+    categories: list[str] = record_field(default_factory=list, omit=("store", "api"))
 
 
 @dataclass
@@ -55,7 +64,7 @@ class Segment:
     last_turn: int
     n_utterances: int
     n_customer_utterances: int
-    sentiment_mean: float | None
+    sentiment_mean: float | None = record_field(description="Mean customer sentiment_score.")
 
 
 @dataclass
@@ -68,7 +77,8 @@ class Promise:
     text: str
     made_at: datetime
     deadline: datetime
-    fallback: datetime | None = None  # a later deadline the same turn allowed for ("要是没货，那就后天")
+    # a later deadline the same turn allowed for ("要是没货，那就后天")
+    fallback: datetime | None = record_field(default=None, description="A later deadline the same turn allowed for.")
 
 
 @dataclass

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-ROLES = ("customer", "agent", "bot", "ivr", "system", "third_party")
-
 # Lower-cased synonyms seen in exports of contact-centre platforms and ASR engines.
 _SYNONYMS: dict[str, str] = {
     **{name: "customer" for name in (

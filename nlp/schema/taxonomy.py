@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from nlp.resources import models_dir
-from nlp.yaml_files import describe, read_mapping
+from nlp.yaml_files import parse_model
 
 Phase = Literal["pre_sale", "in_sale", "after_sale"]
 
@@ -160,10 +160,7 @@ def load_taxonomy(name_or_path: str) -> Taxonomy:
 
 def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
     """Validate taxonomy YAML ``text``; errors name ``source``, the field, its line and what is wrong."""
-    data = read_mapping(text, source, TaxonomyError, "a mapping with name, stages, issue_types and service_steps")
-    try:
-        return Taxonomy.model_validate(data)
-    except ValidationError as error:
-        roots = ("stages", "issue_types", "service_steps")
-        raise TaxonomyError(f"{source}: {describe(error, text, roots, whole='taxonomy')}") from error
+    return parse_model(text, source, Taxonomy, TaxonomyError,
+                       "a mapping with name, stages, issue_types and service_steps",
+                       roots=("stages", "issue_types", "service_steps"), whole="taxonomy")
 

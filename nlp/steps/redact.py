@@ -23,17 +23,15 @@ ordinary text.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from nlp.ids import fold, pii_token
+
 KINDS = ("email", "id", "card", "phone")
 
-_FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0x00A0: 0x20}
-_HAN_DIGITS = str.maketrans("〇零幺一二三四五六七八九", "001123456789")
-_HAN_DIGIT_RUN = re.compile("[〇零幺一二三四五六七八九]{3,}")
 _CANDIDATE = re.compile("[0-9@]")
 
 _SEP = r"[ \-.,]"  # one separator between two digits of an ID or phone number (the full-width comma is folded)
@@ -59,12 +57,6 @@ _PHONE = re.compile(
 )
 _NOT_DIGIT = re.compile(r"[^0-9Xx]")
 _MOBILE_WITH_COUNTRY_CODE = re.compile(r"861[3-9]\d{9}")
-
-
-def fold(text: str) -> str:
-    """The view that patterns match: same length as ``text``, full-width folded, Chinese digit runs as digits."""
-    view = text.translate(_FULL_WIDTH)
-    return _HAN_DIGIT_RUN.sub(lambda m: m.group().translate(_HAN_DIGITS), view)
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -138,7 +130,7 @@ class Redactor:
         other ids are kept as they are."""
         if identifier is None or self(identifier) == identifier:
             return identifier
-        return "pii-" + hashlib.sha256(fold(identifier).encode("utf-8")).hexdigest()[:16]
+        return pii_token(identifier)
 
 
 def map_strings(value: Any, clean: Callable[[str], str], keys: Callable[[str], str] | None = None) -> Any:

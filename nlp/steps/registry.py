@@ -67,7 +67,7 @@ def load_emotion_scorer(spec: str) -> EmotionScorer:
 EMOTION_SCORERS = ("fast", "fast:DIR", "encoder", "encoder:DIR", "lexicon", "transformer", "transformer:PATH")
 
 
-JOURNEY_CLASSIFIERS = ("keyword", "fewshot", "fewshot-untrained")
+JOURNEY_CLASSIFIERS = ("keyword", "fewshot", "fewshot-untrained", "encoder")
 
 
 def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> JourneyClassifier:
@@ -76,15 +76,22 @@ def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> Journe
     - ``keyword``: taxonomy keywords, carried forward (nlp/steps/stages/keyword.py);
     - ``fewshot``: similarity to the taxonomy's texts, keywords and a stage sequence model, plus the head that
       ``journeylens train-stages`` saved next to the taxonomy file when there is one (docs/stages.md);
-    - ``fewshot-untrained``: ``fewshot`` without a trained head even when one is saved.
+    - ``fewshot-untrained``: ``fewshot`` without a trained head even when one is saved;
+    - ``encoder``: the same sequence model over multilingual-e5 sentence similarities to the taxonomy's texts
+      (nlp/steps/stages/semantic.py): generalises across wordings, ~100× slower than ``fewshot`` on CPU.
     """
     if spec == "keyword":
         from nlp.steps.stages.keyword import KeywordJourneyClassifier
 
         return KeywordJourneyClassifier(taxonomy)
     if spec in ("fewshot", "fewshot-untrained"):
-        from nlp.steps.stages.fewshot import FewShotJourneyClassifier, load_head
+        from nlp.steps.stages.fewshot import FewShotJourneyClassifier
+        from nlp.steps.stages.heads import load_head
 
         head = load_head(taxonomy.source) if spec == "fewshot" and taxonomy.source is not None else None
         return FewShotJourneyClassifier(taxonomy, head=head)
+    if spec == "encoder":
+        from nlp.steps.stages.semantic import EncoderJourneyClassifier
+
+        return EncoderJourneyClassifier(taxonomy)
     raise ValueError(f"unknown journey classifier {spec!r}: available: {', '.join(JOURNEY_CLASSIFIERS)}")

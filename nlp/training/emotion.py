@@ -504,7 +504,7 @@ class EmbeddingCache:
 
     @classmethod
     def for_encoder(cls, encoder_directory: Path, max_length: int, int8: bool) -> EmbeddingCache:
-        from nlp.steps.encoder import cache_root
+        from nlp.resources import cache_root
 
         tag = f"{Path(encoder_directory).name}-query{max_length}{'-int8' if int8 else ''}"
         return cls(cache_root() / "emb" / tag)

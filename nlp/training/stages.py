@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.schema.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
-from nlp.steps.stages.fewshot import OTHER, FewShotJourneyClassifier, fit_head, head_paths, save_head
+from nlp.steps.stages.fewshot import OTHER, FewShotJourneyClassifier
+from nlp.steps.stages.heads import fit_head, save_head
 
 REQUIRED = ("text", "stage")
 ADAPT_MIN_CONFIDENCE = 0.8
@@ -221,14 +222,3 @@ def _holdout_accuracy(taxonomy: Taxonomy, texts: list[str], labels: list[str], s
     probabilities = head.probabilities([texts[i] for i in test])
     predicted = [head.classes[j] for j in probabilities.argmax(axis=1)]
     return round(sum(p == labels[i] for p, i in zip(predicted, test, strict=True)) / n_test, 4)
-
-
-def remove_trained(taxonomy_name: str) -> list[Path]:
-    """Delete the trained head saved next to a taxonomy (back to few-shot only); returns what was removed."""
-    taxonomy = load_taxonomy(taxonomy_name)
-    removed = []
-    for path in head_paths(taxonomy.source) if taxonomy.source else ():
-        if path.is_file():
-            path.unlink()
-            removed.append(path)
-    return removed

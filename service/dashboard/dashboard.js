@@ -10,7 +10,7 @@
   const KEY_STORAGE = "journeylens.apiKey";
   const CHANNELS = ["chat", "call", "email", "ticket"];
   const LEVELS = ["customer", "service", "process"];
-  const FILTERS = ["from", "to", "business_line", "channel", "by"];
+  const FILTERS = ["from", "to", "business_line", "channel", "by", "category"];
   const $ = (selector) => document.querySelector(selector);
 
   // -- state (mirrored in the URL) --------------------------------------------------------------------------
@@ -26,6 +26,7 @@
     return {
       taxonomy: value("taxonomy"), from: value("from"), to: value("to"), business_line: value("business_line"),
       channel: value("channel"), where: query.getAll("where").filter(Boolean), by: value("by"),
+      category: value("category"),
       level: LEVELS.includes(value("level")) ? value("level") : "customer", stage: value("stage"),
       period: value("period") === "day" ? "day" : "week", change_date: value("change_date"),
       journey: value("journey"), transcript: value("transcript"), lang: value("lang") === "en" ? "en" : "zh",
@@ -227,6 +228,10 @@
       await Promise.all(drawn);
       if (mineGeneration !== generation) return;
       if (!window.JL.timing) window.JL.timing = {firstRender: performance.now(), ...marks};
+      // categories and agent QA (categories.js) after the journey views: not part of the first render's time
+      await window.JL.categoryViews.load({api, params: filterParams(), stages: stageIds(), stageName, period: state.period});
+      if (mineGeneration !== generation) return;
+      document.body.dataset.categories = "ready";
     } catch (error) {
       showError(error);
     } finally {
@@ -347,7 +352,7 @@
 
   function renderControls() {
     const form = $("#filters");
-    for (const name of ["from", "to", "by"]) form.elements[name].value = state[name] || "";
+    for (const name of ["from", "to", "by", "category"]) form.elements[name].value = state[name] || "";
     form.elements.where.value = state.where.join("; ");
     const lines = [...new Set(view.taxonomies.flatMap((taxonomy) => taxonomy.business_lines))];
     if (state.business_line && !lines.includes(state.business_line)) lines.push(state.business_line);
@@ -638,6 +643,7 @@
 
   function rerender() {
     renderStatic();
+    window.JL.categoryViews.render();
     Promise.all([renderJourneyMap(), renderQuadrant(), view.trend ? renderTrend() : null, renderJourney()])
       .then(() => { renderImpact(); renderTranscript(); }).catch(showError);
   }

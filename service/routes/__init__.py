@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.problems import PROBLEM_JSON
-from service.schemas import Problem
+from service.schemas.common import Problem
 
 _DESCRIPTIONS = {
     400: "Bad request", 401: "No or invalid API key", 403: "The API key may not do this", 404: "Not found",

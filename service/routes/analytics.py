@@ -29,7 +29,7 @@ from service.deps import Reader, ReadKey, RuntimeDep
 from service.facts_cache import FactsCache
 from service.problems import ProblemError
 from service.routes import V1_PROBLEMS, problems
-from service.schemas import (
+from service.schemas.analytics import (
     AppliedFilters,
     ImpactResponse,
     JourneyResponse,
@@ -55,7 +55,9 @@ def contact_filters(
     where: Annotated[list[str] | None, Query(max_length=20, description="Metadata filters FIELD=VALUE, repeatable "
                                                                           "(persona=学生).")] = None,
     by: Annotated[str | None, Query(max_length=64, description="Break down by channel, business_line, language, "
-                                                                 "taxonomy or a metadata field.")] = None,
+                                                                 "taxonomy, category or a metadata field.")] = None,
+    category: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_]*$",
+                                          description="Only contacts that matched this category id.")] = None,
 ) -> AppliedFilters:
     """The filter query parameters shared by every analytics route, validated."""
     metadata = {}
@@ -72,7 +74,8 @@ def contact_filters(
     if date_from and date_to and date_from > date_to:
         raise ProblemError(422, "invalid-filter", f"from={date_from} is after to={date_to}")
     return AppliedFilters(date_from=date_from, date_to=date_to, business_line=business_line, channel=channel,
-                          taxonomy=taxonomy, metadata=metadata, by=by, timezone=runtime.analytics.timezone)
+                          taxonomy=taxonomy, category=category, metadata=metadata, by=by,
+                          timezone=runtime.analytics.timezone)
 
 
 ContactFilters = Annotated[AppliedFilters, Depends(contact_filters)]

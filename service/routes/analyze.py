@@ -8,7 +8,7 @@ from nlp.schema.transcript import Transcript
 from service.deps import ReadKey, RuntimeDep, Taxonomy
 from service.problems import ProblemError
 from service.routes import V1_PROBLEMS, problems
-from service.schemas import AnalyzeBatchRequest, AnalyzeBatchResponse, AnalyzeResult
+from service.schemas.analyze import AnalyzeBatchRequest, AnalyzeBatchResponse, AnalyzeResult
 
 router = APIRouter(prefix="/v1", tags=["analyze"], responses=problems(*V1_PROBLEMS, 422, 503))
 

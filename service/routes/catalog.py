@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from service.catalog import models_info, taxonomy_infos
 from service.deps import ReadKey, RuntimeDep
 from service.routes import V1_PROBLEMS, problems
-from service.schemas import ModelsResponse, TaxonomyList
+from service.schemas.catalog import ModelsResponse, TaxonomyList
 
 router = APIRouter(prefix="/v1", tags=["catalog"], responses=problems(*V1_PROBLEMS))
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from service.deps import RuntimeDep
 from service.problems import ProblemError
 from service.routes import problems
-from service.schemas import Health, Readiness
+from service.schemas.health import Health, Readiness
 
 router = APIRouter(tags=["operations"])
 

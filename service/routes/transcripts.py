@@ -10,7 +10,7 @@ from service.logs import request_id_var
 from service.problems import ProblemError
 from service.records import stored_transcript
 from service.routes import V1_PROBLEMS, problems
-from service.schemas import IngestResult, StoredTranscript
+from service.schemas.transcripts import IngestResult, StoredTranscript
 
 router = APIRouter(prefix="/v1", tags=["transcripts"], responses=problems(*V1_PROBLEMS))
 
@@ -34,7 +34,7 @@ def get_transcript(transcript_id: str, _key: ReadKey, reader: Reader, runtime: R
     """A stored transcript with its utterances, segments and contact summary; an id holding PII is found by the
     token it was stored under."""
     stored_id = runtime.pipeline.redactor.pseudonymize(transcript_id)
-    found = stored_transcript(reader, stored_id)
+    found = stored_transcript(reader, stored_id, runtime.analytics.emotion_weights)
     if found is None:
         raise ProblemError(404, "transcript-not-found", "no stored transcript has this id")
     return found

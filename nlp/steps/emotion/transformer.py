@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from nlp.resources import models_dir
+from nlp.resources import models_dir, torch_threads
 from nlp.schema.document import Utterance
 from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE, EmotionScore
 from nlp.steps.sentences import detect_language
@@ -388,9 +388,9 @@ def _model_version(path: Path) -> str:
 def _env_threads() -> int | None:
     """``$JOURNEYLENS_TORCH_THREADS``; else 1 inside a worker process of the bulk scorer (its workers share the
     cores), else torch's default (all cores)."""
-    value = os.environ.get("JOURNEYLENS_TORCH_THREADS")
-    if value:
-        return int(value)
+    threads = torch_threads()
+    if threads:
+        return threads
     import multiprocessing
 
     return 1 if multiprocessing.parent_process() is not None else None

@@ -7,7 +7,7 @@
     zh: {
       title: "客户旅程情绪看板", loading: "加载中…", changeKey: "更换密钥",
       from: "开始日期", to: "结束日期", businessLine: "业务线", channel: "渠道", where: "元数据筛选",
-      wherePlaceholder: "persona=学生; city=上海", by: "细分维度", apply: "应用", reset: "重置", all: "全部",
+      wherePlaceholder: "persona=学生; city=上海", by: "细分维度", category: "类别", apply: "应用", reset: "重置", all: "全部",
       journeyMap: "旅程地图", levelCustomer: "客户旅程", levelService: "服务旅程", levelProcess: "处理流程",
       hintCustomer: "柱 = 以该阶段为联络原因的联络量；线 = NEV（净情绪值）；颜色 = 痛度。点击阶段查看详情。",
       hintService: "柱 = 经过该服务环节的联络量；线 = 该环节客户话语的 NEV；颜色 = 这些联络的平均痛度。",
@@ -48,7 +48,7 @@
     en: {
       title: "Customer journey emotion dashboard", loading: "Loading…", changeKey: "Change key",
       from: "From", to: "To", businessLine: "Business line", channel: "Channel", where: "Metadata",
-      wherePlaceholder: "persona=student; city=Shanghai", by: "Break down by", apply: "Apply", reset: "Reset",
+      wherePlaceholder: "persona=student; city=Shanghai", by: "Break down by", category: "Category", apply: "Apply", reset: "Reset",
       all: "All",
       journeyMap: "Journey map", levelCustomer: "Customer journey", levelService: "Service journey",
       levelProcess: "Process",

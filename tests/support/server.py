@@ -1,4 +1,7 @@
-"""Start ``journeylens serve`` in a child process on a free port, for the tests and the load benchmark."""
+"""Start ``journeylens serve`` in a child process on a free port, for the tests and the load benchmark.
+
+A test harness, not part of the product: it lives under tests/ so the installed package does not carry it;
+scripts that use it (bench_api, fuzz_api, dashboard_screenshots) put the repository root on sys.path."""
 
 from __future__ import annotations
 

@@ -1,0 +1,92 @@
+"""``journeylens discover``: cluster an archive's customer utterances into a draft taxonomy (nlp/discover)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nlp.cli.common import (
+    ColumnOpt,
+    EncodingOpt,
+    FormatOpt,
+    SpeakerMapOpt,
+    _print_table,
+    _reader_options,
+    app,
+    console,
+    out,
+)
+
+
+@app.command()
+def discover(
+    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (read recursively).")],
+    output: Annotated[Path, typer.Option(help="Draft taxonomy YAML to write (usable as --taxonomy unedited).")],
+    taxonomy: Annotated[str | None, typer.Option(help="An existing taxonomy (file or built-in name): report the "
+                                                      "topics it covers badly (emerging topics).")] = None,
+    language: Annotated[str | None, typer.Option(help="zh or en (default: detected from the utterances).")] = None,
+    max_topics: Annotated[int, typer.Option(help="At most this many topics (the number is chosen by "
+                                                 "silhouette).")] = 12,
+    max_utterances: Annotated[int, typer.Option(help="Sample at most this many customer utterances "
+                                                     "(uniformly, over the whole archive).")] = 3000,
+    report: Annotated[Path | None, typer.Option(help="Also write the topics (sizes, terms, examples, coverage) "
+                                                     "as JSON here.")] = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
+    speaker_map: SpeakerMapOpt = None,
+    encoding: EncodingOpt = None,
+) -> None:
+    """What are customers contacting us about? Cluster customer utterances (e5 vectors, agglomerative clustering),
+    name each cluster (c-TF-IDF terms), pick 5 examples, and write a draft taxonomy YAML."""
+    from nlp.discover import discover_paths
+    from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
+    if language not in (None, "zh", "en"):
+        raise typer.BadParameter("zh or en", param_hint="--language")
+    if not 2 <= max_topics <= 200:
+        raise typer.BadParameter("between 2 and 200", param_hint="--max-topics")
+    existing = None
+    if taxonomy is not None:
+        try:
+            existing = load_taxonomy(taxonomy)
+        except TaxonomyError as error:
+            raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
+    options = _reader_options(format, column, speaker_map, encoding, False)
+    try:
+        result = discover_paths(paths, options, max_utterances=max_utterances, language=language,
+                                max_topics=max_topics, taxonomy=existing,
+                                progress=lambda message: console.print(f"[dim]{message}", highlight=False))
+    except ValueError as error:
+        console.print(f"[red]{error}", highlight=False)
+        raise typer.Exit(1) from error
+    output.write_text(result.to_yaml(output.stem), encoding="utf-8")
+    table = Table(title=f"{len(result.topics)} topics from {result.sampled:,} sampled customer utterances "
+                        f"({result.seen:,} seen; {result.noise:,} in clusters too small to keep)")
+    for name in ("id", "name", "size", "share", "keywords", "example"):
+        table.add_column(name)
+    if existing is not None:
+        table.add_column("covered by")
+    for topic in result.topics:
+        row = [topic.id, topic.name, f"{topic.size:,}", f"{topic.share:.1%}", ", ".join(topic.terms[:4]),
+               topic.examples[0] if topic.examples else ""]
+        if topic.coverage is not None:
+            row.append(f"{topic.coverage['best_stage'] or '-'} {topic.coverage['best_stage_share']:.0%}, "
+                       f"other {topic.coverage['other_share']:.0%}")
+        table.add_row(*row)
+    _print_table(table)
+    if existing is not None:
+        out.print(f"emerging topics (covered badly by {existing.name}): "
+                  + (", ".join(f"{t.id} {t.name}" for t in result.emerging) or "none"))
+    if report is not None:
+        report.write_text(json.dumps({"sampled": result.sampled, "seen": result.seen, "noise": result.noise,
+                                      "topics": [vars(t) for t in result.topics],
+                                      "emerging": [t.id for t in result.emerging]},
+                                     ensure_ascii=False, indent=1), encoding="utf-8")
+    out.print(f"wrote {output} ({len(result.topics)} stages)")

