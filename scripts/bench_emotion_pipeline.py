@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput of the bulk ``score`` pipeline on the demo archive with each emotion scorer (lexicon, fast, transformer, encoder).
+"""Throughput of the bulk ``score`` pipeline on the demo archive with each emotion scorer (lexicon, fast, …).
 
 Runs ``nlp.ingest.local.score_archive`` (the code behind ``journeylens score``) on data/demo/archive.jsonl.gz into a
 fresh DuckDB file per scorer and prints utterances/s (all utterances stored, and the customer ones that were scored for
