@@ -4,7 +4,7 @@ Example ``journeylens.yaml``::
 
     redact: [email, id, card, phone]      # [] turns redaction off
     to_simplified: true
-    emotion_scorer: lexicon
+    emotion_scorer: fast                  # fast (default), encoder, lexicon, transformer, fast:DIR, …
     journey_classifier: keyword
     default_taxonomy: food_delivery
     taxonomies: {food_delivery: food_delivery, hotel: hotel_stay, ecommerce: ecommerce, car_rental: car_rental}
@@ -31,7 +31,7 @@ class PipelineConfig(BaseModel):
 
     redact: list[str] = Field(default_factory=lambda: list(KINDS))
     to_simplified: bool = True
-    emotion_scorer: str = "lexicon"
+    emotion_scorer: str = "fast"  # models/emotion-fast; docs/emotion.md says why
     journey_classifier: str = "keyword"
     default_taxonomy: str = "food_delivery"
     taxonomies: dict[str, str] = Field(

@@ -55,7 +55,8 @@ def stored_counts(db: Path) -> tuple[int, int, int]:
 
 
 def local_engine(archive: Path, work: Path, workers: int, scorer: str = "lexicon") -> dict:
-    """``journeylens score`` on ``archive`` with ``emotion_scorer: scorer`` (the default config's is lexicon)."""
+    """``journeylens score`` on ``archive`` with ``emotion_scorer: scorer`` (lexicon: the default before
+    2026-12-01, kept so runs stay comparable; the default is now fast)."""
     db = work / f"local_{archive.stem}_{workers}_{scorer}.duckdb"
     config = work / f"{scorer}.yaml"
     config.write_text(f"emotion_scorer: {scorer}\n", encoding="utf-8")

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Throughput of the bulk ``score`` pipeline on the demo archive with each emotion scorer (lexicon, transformer).
+"""Throughput of the bulk ``score`` pipeline on the demo archive with each emotion scorer (lexicon, fast, …).
 
 Runs ``nlp.ingest.local.score_archive`` (the code behind ``journeylens score``) on data/demo/archive.jsonl.gz into a
 fresh DuckDB file per scorer and prints utterances/s (all utterances stored, and the customer ones that were scored for
 emotion) and transcripts/s; model loading is included in the time, as a user running ``score`` would see it.
 
-    python scripts/bench_emotion_pipeline.py --scorers lexicon transformer --workers 1
+    python scripts/bench_emotion_pipeline.py --scorers lexicon fast transformer --workers 1
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def measure(archive: Path, scorer: str, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archive", type=Path, default=ROOT / "data" / "demo" / "archive.jsonl.gz")
-    parser.add_argument("--scorers", nargs="+", default=["lexicon", "transformer"])
+    parser.add_argument("--scorers", nargs="+", default=["lexicon", "fast", "transformer"])
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     for scorer in args.scorers:

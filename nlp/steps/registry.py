@@ -34,11 +34,24 @@ class JourneyClassifier(Protocol):
 def load_emotion_scorer(spec: str) -> EmotionScorer:
     """The scorer named by ``spec``:
 
+    - ``fast``: the distilled n-gram model ``models/emotion-fast`` (no encoder; thousands of texts/s);
+      ``fast:DIR``: a directory in its format, e.g. one written by ``journeylens train-emotion``;
+    - ``encoder``: v2, ``models/emotion-v2``: frozen e5 vectors + head averaged with an n-gram model (loads the
+      470 MB encoder; ~10–100 texts/s on CPU); ``encoder:DIR``: a directory in its format;
     - ``lexicon``: the lexicon baseline;
     - ``transformer``: the shipped models ``models/emotion-zh`` and ``models/emotion-en``, routed by language;
     - ``transformer:PATH``: any Hugging Face sequence-classification model directory (or a hub id when online)
       for every language; its ``id2label`` must name sentiments or emotions (nlp/steps/emotion/transformer.py).
     """
+    name, _, path = spec.partition(":")
+    if name == "fast":
+        from nlp.steps.emotion.ngram import NgramEmotionScorer
+
+        return NgramEmotionScorer(path.strip() or None)
+    if name == "encoder":
+        from nlp.steps.emotion.e5 import EncoderEmotionScorer
+
+        return EncoderEmotionScorer(path.strip() or None)
     if spec == "lexicon":
         from nlp.steps.emotion.lexicon import LexiconEmotionScorer
 
@@ -48,7 +61,10 @@ def load_emotion_scorer(spec: str) -> EmotionScorer:
 
         source = spec.partition(":")[2].strip() or None
         return TransformerEmotionScorer(source)
-    raise ValueError(f"unknown emotion scorer {spec!r}: available: lexicon, transformer, transformer:PATH")
+    raise ValueError(f"unknown emotion scorer {spec!r}: available: {', '.join(EMOTION_SCORERS)}")
+
+
+EMOTION_SCORERS = ("fast", "fast:DIR", "encoder", "encoder:DIR", "lexicon", "transformer", "transformer:PATH")
 
 
 JOURNEY_CLASSIFIERS = ("keyword", "fewshot", "fewshot-untrained", "encoder")

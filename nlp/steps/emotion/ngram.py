@@ -1,0 +1,182 @@
+"""The fast emotion scorer (``emotion_scorer: fast``): a hashed char/word n-gram linear model, no encoder at run time.
+
+One linear layer maps hashed n-gram features to 12 logits: 3 sentiments (negative, neutral, positive) and the 9
+fine emotions of ``FINE_EMOTIONS``. Features (``NgramFeaturizer``): the text NFKC-normalised and lower-cased, its
+character 1–3-grams (Chinese and everything else) plus word 1–2-grams of Latin-letter words (English), hashed into
+``n_features`` buckets (scikit-learn's ``HashingVectorizer``, MurmurHash3, no vocabulary to ship), counts → log(1 +
+count) × idf, L2-normalised. One temperature per group, fitted on held-out training rows, makes the softmax
+probabilities calibrated. ``models/emotion-fast`` is distilled from the v2 scorer (``nlp/steps/emotion/e5.py``);
+``journeylens train-emotion`` writes directories in the same format.
+
+A model directory holds ``config.json`` (``format``: ``journeylens-emotion-ngram-1``, the featurizer settings,
+temperatures, version) and ``model.safetensors`` (``weight`` n_features × 12 fp16, ``bias`` 12, ``idf``
+n_features). No pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nlp.resources import models_dir
+from nlp.schema.document import Utterance
+from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE, EmotionScore
+
+FORMAT = "journeylens-emotion-ngram-1"
+SENTIMENTS = ("negative", "neutral", "positive")
+N_OUTPUTS = 3 + len(FINE_EMOTIONS)
+COARSE_GROUPS = [[FINE_EMOTIONS.index(f) for f in FINE_EMOTIONS if FINE_TO_COARSE[f] == c] for c in COARSE_EMOTIONS]
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower().strip()
+
+
+class NgramFeaturizer:
+    """Hashed char n-grams of every text plus word n-grams of Latin words, log-count × idf, L2-normalised."""
+
+    WORD_PATTERN = r"(?u)\b[a-z][a-z']+\b"
+
+    def __init__(self, n_features: int = 2 ** 18, char_ngrams: Sequence[int] = (1, 3),
+                 word_ngrams: Sequence[int] = (1, 2)) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.n_features = int(n_features)
+        self.char_ngrams, self.word_ngrams = tuple(char_ngrams), tuple(word_ngrams)
+        common = dict(n_features=self.n_features, alternate_sign=False, norm=None, lowercase=False,
+                      dtype=np.float32)
+        self._char = HashingVectorizer(analyzer="char", ngram_range=self.char_ngrams, **common)
+        self._word = HashingVectorizer(analyzer="word", ngram_range=self.word_ngrams,
+                                       token_pattern=self.WORD_PATTERN, **common)
+
+    @property
+    def settings(self) -> dict:
+        return {"n_features": self.n_features, "char_ngrams": list(self.char_ngrams),
+                "word_ngrams": list(self.word_ngrams)}
+
+    def counts(self, texts: Sequence[str]):
+        texts = [normalise(t) for t in texts]
+        return (self._char.transform(texts) + self._word.transform(texts)).tocsr()
+
+    def transform(self, texts: Sequence[str], idf: np.ndarray):
+        x = self.counts(texts)
+        x.sum_duplicates()
+        x.data = (np.log1p(x.data) * idf[x.indices]).astype(np.float32)
+        squares = np.add.reduceat(x.data ** 2, x.indptr[:-1]) if x.nnz else np.zeros(x.shape[0], np.float32)
+        lengths = np.diff(x.indptr)
+        norms = np.where(lengths > 0, np.sqrt(squares), 1.0).astype(np.float32)
+        norms[norms == 0] = 1
+        x.data /= np.repeat(norms, lengths)
+        return x
+
+    def fit_idf(self, texts: Sequence[str]) -> np.ndarray:
+        x = self.counts(texts)
+        df = np.bincount(x.indices, minlength=self.n_features).astype(np.float64)
+        return (np.log((1 + x.shape[0]) / (1 + df)) + 1).astype(np.float32)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def sharpen(p: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Probabilities raised to 1/T and renormalised (temperature scaling of log-probabilities)."""
+    return torch.softmax(p.clamp_min(1e-12).log() / temperature, -1)
+
+
+def coarse_probabilities(fine: torch.Tensor) -> torch.Tensor:
+    return torch.stack([fine[:, g].sum(-1) for g in COARSE_GROUPS], -1)
+
+
+def decide(sentiment: torch.Tensor, fine: torch.Tensor) -> list[EmotionScore]:
+    """EmotionScores from sentiment (n×3) and fine-emotion (n×9) probabilities: sentiment = argmax, score =
+    P(positive) − P(negative), coarse = argmax of the coarse sums, fine = the likeliest fine emotion inside it."""
+    from nlp.steps.emotion.transformer import decide as transformer_decide
+
+    return transformer_decide(sentiment, fine)
+
+
+class NgramModel:
+    """A model directory in the n-gram format: ``probabilities(texts)`` → (sentiment n×3, fine n×9)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        from safetensors.numpy import load_file
+
+        self.directory = Path(directory)
+        config_path = self.directory / "config.json"
+        if not config_path.exists():
+            raise FileNotFoundError(f"{config_path} missing: not an n-gram emotion model directory")
+        self.config = json.loads(config_path.read_text(encoding="utf-8"))
+        if self.config.get("format") != FORMAT:
+            raise ValueError(f"{self.directory}: format {self.config.get('format')!r} is not {FORMAT!r}")
+        tensors = load_file(str(self.directory / "model.safetensors"))
+        self.featurizer = NgramFeaturizer(**self.config["features"])
+        self.weight = tensors["weight"].astype(np.float32)  # n_features × 12
+        self.bias = tensors["bias"].astype(np.float32)
+        self.idf = tensors["idf"].astype(np.float32)
+        if self.weight.shape != (self.featurizer.n_features, N_OUTPUTS):
+            raise ValueError(f"{self.directory}: weight shape {self.weight.shape} does not fit the features")
+        temperatures = self.config.get("temperatures", {})
+        self.t_sentiment = float(temperatures.get("sentiment", 1.0))
+        self.t_emotion = float(temperatures.get("emotion", 1.0))
+        self.version = str(self.config.get("version", "1"))
+
+    def logits(self, texts: Sequence[str]) -> torch.Tensor:
+        if not len(texts):
+            return torch.zeros(0, N_OUTPUTS)
+        x = self.featurizer.transform(texts, self.idf)
+        return torch.from_numpy(np.asarray(x @ self.weight) + self.bias)
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        if not len(texts):
+            return torch.zeros(0, 3), torch.zeros(0, len(FINE_EMOTIONS))
+        logits = np.asarray(self.featurizer.transform(texts, self.idf) @ self.weight) + self.bias
+        # numpy, not torch: on the bulk pipeline's small batches torch's per-call overhead dominated (9 ms/call)
+        return (torch.from_numpy(_softmax(logits[:, :3] / self.t_sentiment)),
+                torch.from_numpy(_softmax(logits[:, 3:] / self.t_emotion)))
+
+    @cached_property
+    def metrics(self) -> dict | None:
+        path = self.directory / "metrics.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def shipped_fast_dir() -> Path:
+    return models_dir() / "emotion-fast"
+
+
+class NgramEmotionScorer:
+    """EmotionScorer over one n-gram model directory (default ``models/emotion-fast``), every language."""
+
+    name = "fast"
+
+    def __init__(self, source: str | Path | None = None, batch_size: int = 4096) -> None:
+        self.source = Path(source) if source else shipped_fast_dir()
+        self.model = NgramModel(self.source)
+        self.batch_size = batch_size
+        self.version = self.model.version if source is None else f"custom:{self.source.name}:{self.model.version}"
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = [self.model.probabilities(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        if not parts:
+            return torch.zeros(0, 3), torch.zeros(0, len(FINE_EMOTIONS))
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def score_texts(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[EmotionScore]:
+        """Scores for ``texts`` (one model for every language; ``languages`` is accepted for the common interface)."""
+        texts = [t if t and t.strip() else "。" for t in texts]
+        return decide(*self.probabilities(texts))
+
+    def score(self, utterances: Sequence[Utterance]) -> list[EmotionScore]:
+        return self.score_texts([u.text for u in utterances])
+
+    @property
+    def card(self) -> dict | None:
+        return {self.source.name: self.model.metrics} if self.model.metrics else None
