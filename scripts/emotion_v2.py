@@ -1,6 +1,7 @@
 """``scripts/train_emotion.py v2`` and ``fast``: the v2 scorer (frozen e5 vectors + linear head, averaged with a
 char/word n-gram model) and the fast student (an n-gram model distilled from v2). Training code lives in
-``nlp/training/emotion.py``; this file builds the public-data runs and writes the model cards.
+``nlp/training/emotion.py`` (users' label files: ``emotion_user.py``); this file builds the public-data runs
+and writes the model cards.
 
     python scripts/train_emotion.py v2 --out models/emotion-v2
     python scripts/train_emotion.py fast --teacher models/emotion-v2 --out models/emotion-fast

@@ -18,7 +18,7 @@ from nlp.steps.emotion.e5 import EncoderEmotionModel
 from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS
 from nlp.steps.emotion.ngram import NgramEmotionScorer, NgramModel
 from nlp.steps.registry import load_emotion_scorer
-from nlp.training.emotion import LabelFileError, allowed_sets, read_label_file, read_label_map
+from nlp.training.emotion_user import LabelFileError, allowed_sets, read_label_file, read_label_map
 
 FIXTURES = Path(__file__).parent / "fixtures" / "emotion_labels"
 FAST = models_dir() / "emotion-fast"

@@ -80,7 +80,7 @@ def train_emotion_command(
 ) -> None:
     """Tune the fast emotion model on your labelled utterances; print k-fold macro-F1 of the shipped and the tuned
     model on your labels, and write a model directory for `emotion_scorer: fast:DIR`."""
-    from nlp.training.emotion import LabelFileError, read_label_file, read_label_map, train_user_model
+    from nlp.training.emotion_user import LabelFileError, read_label_file, read_label_map, train_user_model
 
     try:
         mapping = read_label_map(label_map) if label_map else None
