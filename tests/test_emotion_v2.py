@@ -52,6 +52,21 @@ def test_fast_probabilities_are_distributions_and_score_is_their_difference(fast
     assert scores[0].sentiment_score == pytest.approx((sentiment[0, 2] - sentiment[0, 0]).item(), abs=1e-4)
 
 
+def test_fast_blends_english_sentiment_with_vader_and_leaves_chinese_alone(fast: NgramEmotionScorer) -> None:
+    from nlp.steps.emotion.ngram import shipped_fast_dir, vader_sentiment
+
+    english, chinese = "I am not happy at all", "等了两个小时还没送到，气死我了"
+    model_s, model_f = fast.model.probabilities([english, chinese])
+    sentiment, fine = fast.probabilities([english, chinese], ["auto", "auto"])
+    assert torch.allclose(sentiment[0], (model_s[0] + vader_sentiment([english])[0]) / 2, atol=1e-6)
+    assert torch.equal(sentiment[1], model_s[1]) and torch.equal(fine, model_f)  # emotions stay the model's
+    (score,) = fast.score_texts([english], ["en"])
+    assert score.sentiment == "negative" and score.sentiment_score < -0.2  # the model alone: −0.02
+    assert fast.version.endswith("+en-vader")
+    own = NgramEmotionScorer(shipped_fast_dir())  # fast:DIR scores with its own model only
+    assert not own.english_vader and torch.equal(own.probabilities([english], ["en"])[0], model_s[:1])
+
+
 def test_fast_is_fast(fast: NgramEmotionScorer) -> None:
     import time
 
