@@ -34,8 +34,9 @@ class JourneyClassifier(Protocol):
 def load_emotion_scorer(spec: str) -> EmotionScorer:
     """The scorer named by ``spec``:
 
-    - ``fast``: the distilled n-gram model ``models/emotion-fast`` (no encoder; thousands of texts/s);
-      ``fast:DIR``: a directory in its format, e.g. one written by ``journeylens train-emotion``;
+    - ``fast``: the distilled n-gram model ``models/emotion-fast`` (no encoder; thousands of texts/s), English
+      sentiment averaged with VADER's; ``fast:DIR``: a directory in its format, e.g. one written by
+      ``journeylens train-emotion``, used alone;
     - ``encoder``: v2, ``models/emotion-v2``: frozen e5 vectors + head averaged with an n-gram model (loads the
       470 MB encoder; ~10–100 texts/s on CPU); ``encoder:DIR``: a directory in its format;
     - ``lexicon``: the lexicon baseline;
