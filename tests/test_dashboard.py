@@ -463,6 +463,8 @@ def test_a_transcripts_categories_highlight_their_evidence_utterances(browser, s
     chips = page.evaluate("[...document.querySelectorAll('#transcript-categories .cat-chip')].map(e => "
                           "[e.dataset.category, e.firstChild.textContent, e.querySelector('.cat-count').textContent])")
     assert chips == [[c["id"], c["name"].split(" / ")[0], str(len(c["utterance_indexes"]))] for c in categories]
+    assert page.evaluate("[...document.querySelectorAll('.cat-chip')].every(e => { const s = getComputedStyle(e); "
+                         "return s.color !== s.backgroundColor; })")  # readable (they once inherited white on white)
     marked = page.evaluate("[...document.querySelectorAll('#transcript .utt.cat-match')].map(e => "
                            "[Number(e.dataset.index), e.dataset.categories.split(' '), e.textContent])")
     assert {index: (ids, shown) for index, ids, shown in marked} == {
