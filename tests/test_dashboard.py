@@ -430,6 +430,76 @@ def test_categories_per_stage_a_categorys_trend_and_agent_qa(browser, server: tu
     assert console.errors == []
 
 
+def test_a_transcripts_categories_highlight_their_evidence_utterances(browser, server: tuple[str, str],
+                                                                     api: httpx.Client, demo_db: Path) -> None:
+    """The transcript view shows a chip per category of GET /v1/transcripts/{id} (the store's categories), marks
+    and labels exactly the utterances the API names as each one's evidence, and a click on a chip highlights
+    exactly that category's utterances (a second click clears it); the labels follow the language."""
+    url, key = server
+    with duckdb.connect(str(demo_db), read_only=True) as con:  # a contact with several categories, one of them
+        transcript_id = con.execute(  # on more than one utterance
+            "SELECT c.transcript_id FROM categories c JOIN transcripts t USING (transcript_id) "
+            "WHERE t.taxonomy = 'food_delivery' AND c.utterance_index IS NOT NULL GROUP BY 1 "
+            "HAVING count(DISTINCT c.category_id) >= 3 AND count(*) > count(DISTINCT c.category_id) "
+            "ORDER BY 1 LIMIT 1").fetchone()[0]
+        stored = sorted(con.execute("SELECT category_id, utterance_index FROM categories WHERE transcript_id = ?",
+                                    [transcript_id]).fetchall())
+    record = ok(api.get(f"/v1/transcripts/{transcript_id}"))
+    categories = record["categories"]
+    assert sorted((c["id"], i) for c in categories for i in c["utterance_indexes"]) == stored
+    text = {u["index"]: u["text"] for u in record["utterances"]}
+    expected: dict[int, list[str]] = {}
+    for category in categories:
+        for index in category["utterance_indexes"]:
+            expected.setdefault(index, []).append(category["id"])
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(f"sessionStorage.setItem({json.dumps(KEY_STORAGE)}, {json.dumps(key)})")
+    page = context.new_page()
+    console = Console()
+    console.watch(page)
+    page.goto(f"{url}/dashboard?taxonomy=food_delivery&transcript={transcript_id}")
+    page.wait_for_selector(f"#transcript h4:has-text('{transcript_id}')", timeout=120_000)
+    chips = page.evaluate("[...document.querySelectorAll('#transcript-categories .cat-chip')].map(e => "
+                          "[e.dataset.category, e.firstChild.textContent, e.querySelector('.cat-count').textContent])")
+    assert chips == [[c["id"], c["name"].split(" / ")[0], str(len(c["utterance_indexes"]))] for c in categories]
+    assert page.evaluate("[...document.querySelectorAll('.cat-chip')].every(e => { const s = getComputedStyle(e); "
+                         "return s.color !== s.backgroundColor; })")  # readable (they once inherited white on white)
+    marked = page.evaluate("[...document.querySelectorAll('#transcript .utt.cat-match')].map(e => "
+                           "[Number(e.dataset.index), e.dataset.categories.split(' '), e.textContent])")
+    assert {index: (ids, shown) for index, ids, shown in marked} == {
+        index: (ids, text[index]) for index, ids in expected.items()}
+    labels = page.evaluate("[...document.querySelectorAll('#transcript .cat-label')].map(e => "
+                           "[Number(e.dataset.index), e.dataset.category, e.textContent])")
+    names = {c["id"]: c["name"].split(" / ")[0] for c in categories}
+    assert sorted(labels) == sorted([index, cid, names[cid]] for index, ids in expected.items() for cid in ids)
+    assert page.locator("#transcript .utt.cat-selected").count() == 0
+
+    selected = "[...document.querySelectorAll('#transcript .utt.cat-selected')].map(e => Number(e.dataset.index))"
+    for category in categories:
+        page.click(f"#transcript-categories .cat-chip[data-category='{category['id']}']")
+        assert page.evaluate(selected) == category["utterance_indexes"]
+        assert page.get_attribute(f".cat-chip[data-category='{category['id']}']", "aria-pressed") == "true"
+        assert page.locator(".cat-chip[aria-pressed=true]").count() == 1
+        first = page.locator("#transcript .utt.cat-selected").first  # scrolled into the turn list's view
+        box, frame = first.bounding_box(), page.locator("#transcript .turns").bounding_box()
+        assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+    last = categories[-1]["id"]
+    page.click(f"#transcript-categories .cat-chip[data-category='{last}']")  # a second click clears
+    assert page.evaluate(selected) == [] and page.locator(".cat-chip[aria-pressed=true]").count() == 0
+
+    page.click(f"#transcript-categories .cat-chip[data-category='{categories[0]['id']}']")
+    page.click("#lang-toggle")  # English: the names' English part, the highlight kept
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    page.wait_for_selector(f"#transcript h4:has-text('{transcript_id}')")
+    shown = page.evaluate("[...document.querySelectorAll('#transcript-categories .cat-chip')].map(e => "
+                          "e.firstChild.textContent)")
+    assert shown == [c["name"].split(" / ")[1] for c in categories]
+    assert page.evaluate(selected) == categories[0]["utterance_indexes"]
+    context.close()
+    assert console.errors == []
+
+
 # -- journeylens report -------------------------------------------------------------------------------------------
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nlp.cli", *args], capture_output=True, text=True, timeout=300)

@@ -180,3 +180,17 @@ def test_an_empty_window_exports_a_workbook_with_every_sheet(store: Path, tmp_pa
     path = tmp_path / "empty.xlsx"
     write_tables(tables, path)
     assert openpyxl.load_workbook(path).sheetnames == ["contacts", "agents", "teams", "weeks", "items"]
+
+
+def test_control_characters_in_stored_text_do_not_break_the_workbook(tmp_path: Path) -> None:
+    """Text a client stored may hold control characters a worksheet cannot (openpyxl raised, and
+    /v1/qa/export.xlsx answered 500; found by the schemathesis run): they are written as U+FFFD, the rest kept."""
+    import pandas as pd
+
+    from nlp.analytics.export import write_tables
+
+    path = tmp_path / "ctrl.xlsx"
+    write_tables({"contacts": pd.DataFrame({"id": ["a\x13b"], "evidence": [[{"text": "投诉\x00了"}]], "n": [1]})},
+                 path)
+    sheet = openpyxl.load_workbook(path)["contacts"]
+    assert [c.value for c in sheet[2]] == ["a\ufffdb", '[{"text": "投诉\\u0000了"}]', 1]  # JSON escapes its own

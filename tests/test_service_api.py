@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from nlp.analytics.settings import AnalyticsSettings
+from nlp.categories import DEFAULT_PACKS, load_category_set
 from service.keys import KeyStore
 from tests.support.server import ServerProcess
 
@@ -187,6 +188,35 @@ def test_ingest_is_idempotent_and_reads_back_what_it_stored(api: Api) -> None:
     updated = api.post("/v1/transcripts", changed)
     assert (updated.status_code, updated.json()["status"]) == (200, "updated")
     assert api.get(body["location"]).json()["n_turns"] == 6
+
+
+def test_a_stored_transcript_carries_its_categories_with_their_evidence_utterances(api: Api) -> None:
+    """GET /v1/transcripts/{id} lists the categories the store holds for the contact (built-in pack, names from
+    its file), each with the indexes of the utterances that matched and of their turns."""
+    transcript = {"id": "cat-1", "channel": "call", "business_line": "food_delivery", "turns": [
+        {"speaker": "customer", "text": "这已经是第三次打电话了，再不解决我就投诉到12315"},
+        {"speaker": "agent", "text": "非常抱歉"},
+        {"speaker": "agent", "text": "请告诉我手机号后四位"},
+        {"speaker": "customer", "text": "好的"},
+        {"speaker": "agent", "text": "对不起让您久等了"},
+    ]}
+    assert api.post("/v1/transcripts", transcript).status_code == 201
+    record = api.get("/v1/transcripts/cat-1").json()
+    by_turn = {u["turn_index"]: u["index"] for u in record["utterances"]}
+    assert len(by_turn) == len(record["utterances"]) == 5  # one utterance per turn: index == turn here
+    names = {d.id: d.name for d in load_category_set(DEFAULT_PACKS).categories}
+    assert record["categories"] == [
+        {"id": "complaint_threat", "name": names["complaint_threat"], "level": "utterance",
+         "utterance_indexes": [0], "turn_indexes": [0]},
+        {"id": "repeat_contact", "name": names["repeat_contact"], "level": "utterance",
+         "utterance_indexes": [0], "turn_indexes": [0]},
+        {"id": "agent_apology", "name": names["agent_apology"], "level": "utterance",
+         "utterance_indexes": [1, 4], "turn_indexes": [1, 4]},
+        {"id": "agent_empathy", "name": names["agent_empathy"], "level": "utterance",  # 让您久等
+         "utterance_indexes": [4], "turn_indexes": [4]},
+        {"id": "identity_verification", "name": names["identity_verification"], "level": "utterance",
+         "utterance_indexes": [2], "turn_indexes": [2]},
+    ]
 
 
 def test_read_only_keys_may_analyze_and_read_but_not_store(api: Api) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMATS = (".csv", ".json", ".xlsx")
 
@@ -20,6 +21,16 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Control characters a worksheet cannot hold (openpyxl refuses them: text stored from a client may carry
+    them) become U+FFFD, so the cell shows something was there."""
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(lambda v: ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str)
+                                              else v)
+    return frame
+
+
 def write_tables(tables: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:
     """Write ``tables`` to ``path``: one sheet each in .xlsx, one object each in .json, and for .csv the
     first table at ``path`` and the others next to it as ``<stem>.<name>.csv``. Returns the files written."""
@@ -31,7 +42,7 @@ def write_tables(tables: dict[str, pd.DataFrame], path: str | Path) -> list[Path
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             for name, frame in tables.items():
                 if len(frame.columns):
-                    _flat(frame).to_excel(writer, sheet_name=name[:31], index=False)
+                    _excel_safe(_flat(frame)).to_excel(writer, sheet_name=name[:31], index=False)
                 else:  # pandas writes no sheet for a frame without columns, and a workbook needs one
                     writer.book.create_sheet(name[:31])
         return [path]

@@ -16,7 +16,7 @@
   // -- state (mirrored in the URL) --------------------------------------------------------------------------
   const state = readState();
   const view = {taxonomies: [], ranking: [], touchpoints: null, trend: null, impact: null,
-    journey: null, transcript: null, evidenceTurn: null};
+    journey: null, transcript: null, evidenceTurn: null, transcriptCategory: null};
   const bound = new Set();
   let generation = 0;
 
@@ -305,6 +305,7 @@
   }
 
   async function openTranscript(id, turn) {
+    if (id !== state.transcript) view.transcriptCategory = null;
     state.transcript = id;
     view.evidenceTurn = turn ?? null;
     writeState();
@@ -567,25 +568,81 @@
     }
     const emotions = [...new Set(data.utterances.filter((u) => u.speaker === "customer" && u.emotion).map((u) => u.emotion))];
     const when = data.started_at ? data.started_at.replace("T", " ").slice(0, 16) : "";
+    const categories = data.categories || [];
+    const matchedBy = new Map();  // utterance index → the categories it is evidence of
+    for (const category of categories) {
+      for (const index of category.utterance_indexes) {
+        if (!matchedBy.has(index)) matchedBy.set(index, []);
+        matchedBy.get(index).push(category);
+      }
+    }
+    const utteranceView = (u, speaker) => {
+      const matched = matchedBy.get(u.index) || [];
+      const emotion = speaker === "customer" && u.emotion;
+      const span = h("span", {
+        class: ["utt", emotion ? `emo-${u.emotion}` : null, matched.length ? "cat-match" : null].filter(Boolean).join(" "),
+        title: emotion ? `${i18n.word("emotion", u.emotion)} ${i18n.signed(u.sentiment_score, 2)}` : null,
+        dataset: matched.length ? {index: u.index, categories: matched.map((c) => c.id).join(" ")} : {index: u.index}}, u.text);
+      return [span, ...matched.map((c) => h("span", {class: "cat-label", dataset: {category: c.id, index: u.index}}, categoryLabel(c.name)))];
+    };
     fill("#transcript",
       h("div", {class: "transcript-head"}, h("h4", null, `${t("transcript")} ${data.id}`),
         h("span", {class: "muted"}, [i18n.word("channel", data.channel), when,
           `NEV ${i18n.signed(data.summary && data.summary.nev)}`].filter(Boolean).join(" · "))),
       h("p", {class: "legend"}, t("turnsLegend"), emotions.map((emotion) => h("span", {class: `chip emo-${emotion}`}, i18n.word("emotion", emotion)))),
+      h("p", {class: "legend transcript-categories", id: "transcript-categories"}, t("transcriptCategories"),
+        categories.length ? categories.map((c) => h("button", {
+          type: "button", class: "chip cat-chip", dataset: {category: c.id, level: c.level}, "aria-pressed": "false",
+          title: c.utterance_indexes.length ? t("categoryChipHint", {n: c.utterance_indexes.length}) : t("contactLevelMatch"),
+          onclick: () => selectTranscriptCategory(c.id)},
+        categoryLabel(c.name), h("span", {class: "cat-count"}, c.utterance_indexes.length || "—")))
+          : h("span", {class: "muted"}, t("noTranscriptCategories"))),
       h("ol", {class: "turns"}, [...turns.entries()].map(([index, utterances]) => {
         const speaker = utterances[0].speaker;
         return h("li", {class: `turn speaker-${speaker}${index === view.evidenceTurn ? " evidence-turn" : ""}`,
           dataset: {turn: index}},
         h("span", {class: "speaker"}, i18n.word("speaker", speaker)),
-        h("span", {class: "turn-text"}, utterances.map((u) => speaker === "customer" && u.emotion
-          ? h("span", {class: `utt emo-${u.emotion}`, title: `${i18n.word("emotion", u.emotion)} ${i18n.signed(u.sentiment_score, 2)}`}, u.text)
-          : h("span", {class: "utt"}, u.text))));
+        h("span", {class: "turn-text"}, utterances.flatMap((u) => utteranceView(u, speaker))));
       })));
-    const highlighted = document.querySelector("#transcript .evidence-turn");
-    if (highlighted) {  // scroll the turn list only, not the page
-      const list = highlighted.parentElement;
-      list.scrollTop = highlighted.offsetTop - list.offsetTop - list.clientHeight / 3;
+    scrollTurns(document.querySelector("#transcript .evidence-turn"));
+    markTranscriptCategory(Boolean(view.transcriptCategory));
+  }
+
+  function scrollTurns(turn) {  // scroll the turn list only, not the page
+    if (!turn) return;
+    const list = turn.parentElement;
+    list.scrollTop = turn.offsetTop - list.offsetTop - list.clientHeight / 3;
+  }
+
+  /** A category's name in the page's language: "投诉威胁 / complaint threat" has both; other names stay whole. */
+  function categoryLabel(name) {
+    const parts = String(name).split(" / ");
+    return parts.length === 2 ? parts[i18n.lang === "en" ? 1 : 0] : name;
+  }
+
+  function selectTranscriptCategory(id) {  // a second click on the same chip clears the highlight
+    view.transcriptCategory = view.transcriptCategory === id ? null : id;
+    markTranscriptCategory(true);
+  }
+
+  /** Highlight the utterances of the selected category (and its chip); scroll to the first of them. */
+  function markTranscriptCategory(scroll) {
+    const selected = view.transcriptCategory;
+    for (const chip of document.querySelectorAll("#transcript-categories .cat-chip")) {
+      const on = chip.dataset.category === selected;
+      chip.classList.toggle("active", on);
+      chip.setAttribute("aria-pressed", String(on));
     }
+    let first = null;
+    for (const utterance of document.querySelectorAll("#transcript .utt.cat-match")) {
+      const on = selected !== null && utterance.dataset.categories.split(" ").includes(selected);
+      utterance.classList.toggle("cat-selected", on);
+      first = first || (on ? utterance : null);
+    }
+    for (const label of document.querySelectorAll("#transcript .cat-label")) {
+      label.classList.toggle("cat-selected", label.dataset.category === selected);
+    }
+    if (scroll && first) scrollTurns(first.closest(".turn"));
   }
 
   function renderStageTable() {

@@ -31,7 +31,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @lru_cache(maxsize=4)
-def _definitions(names: tuple[str, ...]) -> tuple:
+def configured_categories(names: tuple[str, ...]) -> tuple:
     """The configured categories' definitions (names, levels, owners); none when a file cannot be read."""
     try:
         return load_category_set(names).categories
@@ -55,7 +55,7 @@ def categories(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: Cont
     """Every configured or stored category with the contacts of the filtered window that matched it and their
     share, and per reason stage the contacts of each category and their share of the stage's contacts."""
     facts = _facts(cache, reader, runtime, _ungrouped(applied))
-    summary = category_summary(reader, facts, _definitions(tuple(runtime.config.categories)))
+    summary = category_summary(reader, facts, configured_categories(tuple(runtime.config.categories)))
     return CategoriesResponse(filters=applied, contacts=int(facts["transcript_id"].nunique()),
                               categories=_records(summary), by_stage=_records(category_by_stage(reader, facts)))
 
@@ -65,7 +65,7 @@ def category_trend_route(category_id: Annotated[str, Path(max_length=64, pattern
                          _key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters, cache: Facts,
                          period: Annotated[str, Query(pattern="^(day|week)$")] = "week") -> CategoryTrendResponse:
     """A category's contacts and rate (% of the period's contacts) per local day or week."""
-    definitions = {d.id: d for d in _definitions(tuple(runtime.config.categories))}
+    definitions = {d.id: d for d in configured_categories(tuple(runtime.config.categories))}
     stored = reader.execute("SELECT count(*) FROM categories WHERE category_id = $c", {"c": category_id}).fetchall()
     if category_id not in definitions and not stored[0][0]:
         raise ProblemError(404, "category-not-found", "no category with this id is configured or stored")

@@ -10,6 +10,7 @@ from service.logs import request_id_var
 from service.problems import ProblemError
 from service.records import stored_transcript
 from service.routes import V1_PROBLEMS, problems
+from service.routes.categories import configured_categories
 from service.schemas.transcripts import IngestResult, StoredTranscript
 
 router = APIRouter(prefix="/v1", tags=["transcripts"], responses=problems(*V1_PROBLEMS))
@@ -31,10 +32,11 @@ async def ingest(transcript: Transcript, response: Response, runtime: RuntimeDep
 
 @router.get("/transcripts/{transcript_id:path}", responses=problems(404))
 def get_transcript(transcript_id: str, _key: ReadKey, reader: Reader, runtime: RuntimeDep) -> StoredTranscript:
-    """A stored transcript with its utterances, segments and contact summary; an id holding PII is found by the
-    token it was stored under."""
+    """A stored transcript with its utterances, segments, contact summary and the categories it matched (with the
+    indexes of their evidence utterances); an id holding PII is found by the token it was stored under."""
     stored_id = runtime.pipeline.redactor.pseudonymize(transcript_id)
-    found = stored_transcript(reader, stored_id, runtime.analytics.emotion_weights)
+    names = {d.id: d.name for d in configured_categories(tuple(runtime.config.categories))}
+    found = stored_transcript(reader, stored_id, runtime.analytics.emotion_weights, names)
     if found is None:
         raise ProblemError(404, "transcript-not-found", "no stored transcript has this id")
     return found

@@ -20,6 +20,18 @@ class IngestResult(BaseModel):
     analysis: AnalyzeResult | None = None
 
 
+class TranscriptCategory(BaseModel):
+    """A category the stored contact matched (the store's ``categories`` table), with its evidence utterances."""
+
+    id: str
+    name: str = Field(description="The configured category's name; its id when no configured file defines it.")
+    level: Literal["utterance", "contact"]
+    utterance_indexes: list[int] = Field(
+        description="``utterances[].index`` of each utterance that matched (the evidence), ascending; empty for a "
+                    "contact-level match that no utterance shows (a metadata or talk-share condition).")
+    turn_indexes: list[int] = Field(description="The distinct ``turn_index`` of those utterances, ascending.")
+
+
 class StoredTranscript(BaseModel):
     """A transcript as stored: its metadata, scored utterances, segments and the contact summary."""
 
@@ -41,3 +53,6 @@ class StoredTranscript(BaseModel):
     segments: list[SegmentResult]
     utterances: list[UtteranceResult]
     promises: list[PromiseResult] = Field(default_factory=list)
+    categories: list[TranscriptCategory] = Field(
+        default_factory=list, description="The categories the contact matched, in the order of the configured "
+                                          "definitions, then stored ids without one (by id).")
