@@ -26,16 +26,18 @@ SITECUSTOMIZE = textwrap.dedent("""
     import os
     if os.environ.get("JOURNEYLENS_TEST_POISON"):
         from nlp.steps.emotion.lexicon import LexiconEmotionScorer
+        from nlp.steps.emotion.ngram import NgramEmotionScorer
 
-        real_score = LexiconEmotionScorer.score
+        def poisoned(real_score):
+            def score(self, utterances):
+                for u in utterances:
+                    if "毒药" in u.text:
+                        raise RuntimeError(f"poisoned: {u.text}")
+                return real_score(self, utterances)
+            return score
 
-        def score(self, utterances):
-            for u in utterances:
-                if "毒药" in u.text:
-                    raise RuntimeError(f"poisoned: {u.text}")
-            return real_score(self, utterances)
-
-        LexiconEmotionScorer.score = score
+        for scorer in (LexiconEmotionScorer, NgramEmotionScorer):  # the default scorer and score-text's
+            scorer.score = poisoned(scorer.score)
 """)
 RUNNER = textwrap.dedent("""
     import json, sys

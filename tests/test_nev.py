@@ -16,6 +16,7 @@ from nlp.analytics.nev import nev_table
 from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.analytics.stage_summary import stage_summary
+from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
 from nlp.schema.document import AnalyzedTranscript
 from nlp.schema.transcript import Transcript
@@ -25,8 +26,10 @@ from service.keys import KeyStore
 from service.records import stored_transcript
 from tests.support.server import ServerProcess
 
-# Four customer utterances; the lexicon scorer calls them frustration, frustration, disappointment, anger
-# (all four negative): the first two at the delivery stage, the last two at the refund stage.
+# Four customer utterances; the lexicon scorer (pinned here, so that the arithmetic below stays the fixture's
+# whatever the default scorer) calls them frustration, frustration, disappointment, anger (all four negative):
+# the first two at the delivery stage, the last two at the refund stage.
+CONFIG = PipelineConfig(emotion_scorer="lexicon")
 LATE_DELIVERY = {
     "id": "c-late-1", "channel": "chat", "business_line": "food_delivery",
     "started_at": "2026-10-01T12:03:00+08:00",
@@ -45,7 +48,7 @@ SETTINGS = AnalyticsSettings(emotion_weights=WEIGHTS)
 
 @pytest.fixture(scope="module")
 def analyzed(tmp_path_factory: pytest.TempPathFactory) -> tuple[AnalyzedTranscript, Path]:
-    doc = Pipeline().analyze([Transcript.model_validate(LATE_DELIVERY)])[0]
+    doc = Pipeline(CONFIG).analyze([Transcript.model_validate(LATE_DELIVERY)])[0]
     db = tmp_path_factory.mktemp("nev") / "nev.duckdb"
     with Store(db) as store:
         record = ScoredRecord(doc, "test", "memory", content_hash(doc.transcript))
@@ -92,7 +95,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
     folder = tmp_path_factory.mktemp("nev_service")
     (folder / "analytics.yaml").write_text(yaml.safe_dump({"emotion_weights": WEIGHTS}), encoding="utf-8")
     _, key = KeyStore(folder / "cx.keys.json").create("platform")
-    settings = {"analytics_settings": str(folder / "analytics.yaml")}
+    (folder / "pipeline.yaml").write_text(yaml.safe_dump({"emotion_scorer": "lexicon"}), encoding="utf-8")
+    settings = {"analytics_settings": str(folder / "analytics.yaml"), "pipeline_config": str(folder / "pipeline.yaml")}
     with ServerProcess(folder / "cx.duckdb", folder / "server.log", settings) as process, \
             httpx.Client(base_url=process.url, timeout=30, headers={"X-API-Key": key}) as client:
         yield client, key
