@@ -51,9 +51,10 @@
     if (!view.selected) {
       view.trend = null;
       const element = $("#category-trend");
-      if (global.Plotly && element.data) global.Plotly.purge(element);
-      delete element.dataset.category;
-      fill("#category-trend", h("p", {class: "empty-message"}, w("noCategories")));
+      await charts.clear(element, () => {  // after any draw of the trend still in flight
+        delete element.dataset.category;
+        fill(element, h("p", {class: "empty-message"}, w("noCategories")));
+      });
       return;
     }
     view.trend = await context.api(`v1/categories/${encodeURIComponent(view.selected)}/trend`,

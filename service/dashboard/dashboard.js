@@ -99,10 +99,11 @@
 
   function emptyChart(id, message) {
     const element = document.getElementById(id);
-    if (window.Plotly && element.data) window.Plotly.purge(element);
-    bound.delete(id);  // purge dropped the click handler
-    element.classList.add("empty");
-    fill(element, h("p", {class: "empty-message"}, message));
+    return charts.clear(element, () => {  // after any draw of this chart still in flight
+      bound.delete(id);  // purge dropped the click handler
+      element.classList.add("empty");
+      fill(element, h("p", {class: "empty-message"}, message));
+    });
   }
 
   function showError(error) {
@@ -264,9 +265,8 @@
   async function loadTrend(pending) {
     view.trend = null;
     if (!state.stage) {
-      emptyChart("trend", t("noData"));
       fill("#impact");
-      return;
+      return emptyChart("trend", t("noData"));
     }
     let result = pending ? await pending : null;
     if (!result || result.stage !== state.stage || result.period !== state.period) result = await fetchTrend();
@@ -434,8 +434,7 @@
     } else {
       hint.textContent = state.level === "service" ? t("hintService") : t("hintProcess", {stage: stageName(state.stage)});
       if (state.level === "process" && !state.stage) {
-        emptyChart("journey-map", t("noData"));
-        return;
+        return emptyChart("journey-map", t("noData"));
       }
       // process level: one series per issue type (and breakdown group) along the service steps
       const series = (row) => (state.level === "process"
@@ -448,8 +447,7 @@
         pain: row.pain, reliable: row.reliable, group: series(row)}));
     }
     if (!items.length) {
-      emptyChart("journey-map", t("noData"));
-      return;
+      return emptyChart("journey-map", t("noData"));
     }
     const selected = state.level === "customer" ? state.stage : null;
     await draw("journey-map", charts.journeyMap(items, {selected}), (key) => {
@@ -460,8 +458,7 @@
   async function renderQuadrant() {
     const points = mine(view.ranking).filter((p) => p.stage !== "other" && p.pain !== null);
     if (!points.length) {
-      emptyChart("quadrant", t("noData"));
-      return;
+      return emptyChart("quadrant", t("noData"));
     }
     await draw("quadrant", charts.quadrant(points.map((p) => ({
       key: p.stage, name: stageName(p.stage), share: p.share_pct, pain: p.pain, contacts: p.contacts,
@@ -479,8 +476,7 @@
   async function renderTrend() {
     const points = (view.trend || []).filter((p) => p.taxonomy === state.taxonomy);
     if (!points.length) {
-      emptyChart("trend", t("noTrend"));
-      return;
+      return emptyChart("trend", t("noTrend"));
     }
     await draw("trend", charts.trend(points, {changeDate: state.change_date, impact: impactFor(state.stage)}));
   }

@@ -305,10 +305,30 @@
     return {data, layout};
   }
 
+  // Draws and clears of one element run one after the other: a purge (or new content) landing while plotly is
+  // still drawing leaves its pending auto-margin redraw without a layout ("_redrawFromAutoMarginCount" errors).
+  const queues = new WeakMap();
+
+  function enqueue(element, operation) {
+    const next = (queues.get(element) || Promise.resolve()).catch(() => {}).then(operation);
+    queues.set(element, next);
+    return next;
+  }
+
   /** Render a figure into an element; resolves when plotly has drawn it. */
   function draw(element, figure) {
-    element.classList.remove("empty");
-    return global.Plotly.react(element, figure.data, figure.layout, CONFIG);
+    return enqueue(element, () => {
+      element.classList.remove("empty");
+      return global.Plotly.react(element, figure.data, figure.layout, CONFIG);
+    });
+  }
+
+  /** Remove an element's chart once any draw in flight has finished, then ``then()`` (e.g. fill in a message). */
+  function clear(element, then) {
+    return enqueue(element, () => {
+      if (global.Plotly && element.data) global.Plotly.purge(element);
+      then();
+    });
   }
 
   /** A DOM element: h("div", {class: "x", onclick: f}, child, "text", [more children]). */
@@ -327,5 +347,5 @@
     return element;
   }
 
-  global.JL.charts = {h, journeyMap, quadrant, trend, timeline, draw, RECOMMENDATION_COLORS};
+  global.JL.charts = {h, journeyMap, quadrant, trend, timeline, draw, clear, RECOMMENDATION_COLORS};
 })(window);
