@@ -38,6 +38,7 @@ import emotion_data as data  # noqa: E402
 
 from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS, FINE_TO_COARSE  # noqa: E402
 from nlp.steps.emotion.transformer import ADAPTER_FILE, FORMAT, SENTIMENTS, pad_batch  # noqa: E402
+from nlp.training.emotion import masks as allowed_masks  # noqa: E402
 
 ID2LABEL = {i: f"sentiment:{s}" for i, s in enumerate(SENTIMENTS)}
 ID2LABEL.update({3 + i: f"emotion:{e}" for i, e in enumerate(FINE_EMOTIONS)})
@@ -67,17 +68,8 @@ def encode(tokenizer, texts: list[str], max_length: int, head_tokens: int) -> li
 
 
 def masks(examples: list[data.Example]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Allowed-set masks (n×3 sentiment, n×9 fine; all-zero rows: no target) and per-example emotion weights."""
-    s = torch.zeros(len(examples), 3)
-    f = torch.zeros(len(examples), len(FINE_EMOTIONS))
-    w = torch.zeros(len(examples))
-    for i, example in enumerate(examples):
-        for label in example.sentiment or ():
-            s[i, SENTIMENTS.index(label)] = 1
-        for label in example.fine or ():
-            f[i, FINE_EMOTIONS.index(label)] = 1
-        w[i] = example.emotion_weight
-    return s, f, w
+    """The package's allowed-set masks and emotion weights (nlp/training/emotion.py), as tensors."""
+    return tuple(torch.from_numpy(array) for array in allowed_masks(examples))
 
 
 def class_weights(examples: list[data.Example]) -> dict[str, torch.Tensor]:
