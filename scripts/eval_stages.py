@@ -565,7 +565,7 @@ def encoder_speed(n_texts: int = 256) -> dict:
 
 
 def pipeline_speed(n_contacts: int = 20) -> dict:
-    """Transcripts/s of the whole pipeline (redaction, sentences, classifier, lexicon emotion, segments) with
+    """Transcripts/s of the whole pipeline (redaction, sentences, classifier, default emotion scorer, segments) with
     ``keyword`` and with ``encoder`` (a fresh, uncached ``TextVectors``: every utterance through e5), same run, on
     the first ``n_contacts`` demo contacts; the encoder loaded beforehand (its load is not counted)."""
     from nlp.config import PipelineConfig
@@ -575,7 +575,8 @@ def pipeline_speed(n_contacts: int = 20) -> dict:
 
     transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
                                                 strict=False) if r.transcript is not None]
-    out: dict = {"contacts": len(transcripts), "turns": sum(len(t.turns) for t in transcripts)}
+    out: dict = {"contacts": len(transcripts), "turns": sum(len(t.turns) for t in transcripts),
+                 "emotion_scorer": PipelineConfig().emotion_scorer}
     vectors = TextVectors()
     vectors(["warm up"], "query")
     set_shared_vectors(vectors)
@@ -823,7 +824,8 @@ def measure_speed(n_contacts: int = 1200) -> dict:
 
     transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
                                                 strict=False) if r.transcript is not None]
-    out = {"contacts": len(transcripts), "torch_threads": os.environ.get("OMP_NUM_THREADS")}
+    out = {"contacts": len(transcripts), "torch_threads": os.environ.get("OMP_NUM_THREADS"),
+           "emotion_scorer": PipelineConfig().emotion_scorer}
     for spec in ("keyword", "fewshot-untrained"):
         pipeline = Pipeline(PipelineConfig(journey_classifier=spec))
         docs = [pipeline.prepare(t) for t in transcripts]
