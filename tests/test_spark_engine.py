@@ -118,6 +118,22 @@ def test_tables_are_partitioned_by_day_and_reimport_changes_nothing(both, tmp_pa
         assert con.execute("SELECT count(*) FROM runs WHERE command = 'import-parquet'").fetchone()[0] == 2
 
 
+def test_a_folder_named_with_pii_is_stored_and_printed_redacted(both, tmp_path: Path) -> None:
+    _, parquet, _ = both
+    named = tmp_path / f"export-{PHONE}"
+    shutil.copytree(parquet, named)
+    db = tmp_path / "named.duckdb"
+    done = cli("import-parquet", str(named), "--db", str(db))
+    assert PHONE not in done.stdout + done.stderr and "export-<PHONE>" in done.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        inputs = con.execute("SELECT inputs FROM runs WHERE command = 'import-parquet'").fetchone()[0]
+    assert PHONE not in str(inputs) and "export-<PHONE>" in str(inputs)
+    refused = subprocess.run([sys.executable, "-m", "nlp.cli", "import-parquet", str(tmp_path / f"x-{PHONE}"),
+                              "--db", str(db)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "COLUMNS": "300"})
+    assert refused.returncode == 2 and PHONE not in refused.stdout + refused.stderr
+
+
 def test_import_refuses_a_folder_that_is_not_spark_output(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "nlp.cli", "import-parquet", str(tmp_path), "--db",
                            str(tmp_path / "x.duckdb")], capture_output=True, text=True, timeout=120,

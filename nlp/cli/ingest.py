@@ -217,7 +217,7 @@ def import_parquet_command(
             counts = import_parquet(folder, db)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="FOLDER") from error
-    out.print(f"imported {counts.scored:,} transcripts from {folder} into {db}")
+    out.print(f"imported {counts.scored:,} transcripts from {Redactor()(str(folder))} into {db}")
 
 
 @app.command()

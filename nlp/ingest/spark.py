@@ -129,14 +129,16 @@ def score_on_spark(paths: Sequence[str | Path], output: str | Path, config: Pipe
 
 def import_parquet(folder: str | Path, db_path: str | Path) -> RunCounts:
     """Load the Parquet tables written by ``score_on_spark`` into a DuckDB store, replacing transcripts with
-    the same ids (importing twice changes nothing)."""
+    the same ids (importing twice changes nothing). The folder's name is stored and reported redacted, as every
+    input path is: file names can hold a phone number or an order id."""
     folder = Path(folder)
+    shown = Redactor()(str(folder))
     run_file = folder / RUN_FILE
     if not run_file.is_file():
-        raise ValueError(f"{folder} is not the output of `journeylens score --engine spark` (no {RUN_FILE})")
+        raise ValueError(f"{shown} is not the output of `journeylens score --engine spark` (no {RUN_FILE})")
     run = json.loads(run_file.read_text())
     with Store(db_path) as store:
-        import_id = store.start_run("import-parquet", [str(folder)], run["model_versions"], run["fingerprint"])
+        import_id = store.start_run("import-parquet", [shown], run["model_versions"], run["fingerprint"])
         con = store.con
         con.execute("BEGIN TRANSACTION")
         try:
