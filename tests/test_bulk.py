@@ -193,6 +193,7 @@ def test_planted_pii_never_reaches_the_store_quarantine_or_logs(tmp_path: Path) 
     path = write_jsonl(tmp_path / "pii.jsonl", [
         transcript(1, text=pii, customer_id=PHONE, metadata={"contact": EMAIL}),
         '{"id": "c0002", "turns": [{"speaker": "customer", "text": "' + pii + '"}',  # broken: quarantined
+        '{"id": "c0003", "turns": [{"text": "' + json_escaped(pii) + '"}',  # broken, PII spelled in \\u escapes
     ])
     db = tmp_path / "cx.duckdb"
     result = subprocess.run([sys.executable, "-m", "nlp.cli", "-v", "score", str(path), "--db", str(db)],
@@ -211,6 +212,15 @@ def test_planted_pii_never_reaches_the_store_quarantine_or_logs(tmp_path: Path) 
             assert value not in where
         assert value.encode() not in files
     assert "<PHONE>" in quarantine
+    escaped = [json.loads(line)["raw"] for line in quarantine.splitlines() if "c0003" in line]
+    # letters and digits decoded (so the PII in them is matched), the full-width commas left escaped
+    assert escaped == ['{"id": "c0003", "turns": [{"text": "我电话<PHONE>\\uff0c身份证<ID>\\uff0c卡号<CARD>'
+                       '\\uff0c邮箱<EMAIL>"}']
+
+
+def json_escaped(text: str) -> str:
+    """``text`` with every character written as a JSON ``\\uXXXX`` escape, as some exporters write non-ASCII."""
+    return "".join(f"\\u{ord(char):04x}" for char in text)
 
 
 def test_cli_strict_exit_code_and_parquet_export(tmp_path: Path, archive: Path) -> None:

@@ -79,7 +79,7 @@ class Rejection:
         """The rejection as every quarantine writes it: a file name, a location (a CSV header), a reason (quoting a
         value) or the raw record can each hold PII."""
         return Rejection(redactor(self.source), redactor(self.location), redactor(self.reason),
-                         redactor(self.raw) if self.raw is not None else None)
+                         redactor.raw(self.raw) if self.raw is not None else None)
 
 
 class Traceable(Protocol):

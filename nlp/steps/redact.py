@@ -102,6 +102,14 @@ def _replace(text: str, view: str, step: _Step) -> tuple[str, str]:
     return "".join([*text_parts, text[end:]]), "".join([*view_parts, view[end:]])
 
 
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _decode_pii_escape(match: re.Match) -> str:
+    char = chr(int(match[1], 16))
+    return char if char.isalnum() or char in "@.+-_" else match[0]
+
+
 @dataclass(frozen=True)
 class Redactor:
     """Replace the configured PII kinds in text. ``Redactor(kinds=())`` redacts nothing."""
@@ -115,6 +123,12 @@ class Redactor:
 
     def _steps(self) -> Iterable[_Step]:
         return [_STEPS[k] for k in KINDS if k in self.kinds]
+
+    def raw(self, text: str) -> str:
+        """Redact a raw record as read, which may spell PII in JSON ``\\uXXXX`` escapes ("\\u0031\\u0033…" for
+        13…): escapes of the characters PII is written with (letters, digits, ``@ . + - _``, full-width forms) are
+        decoded first so that they are matched; other escapes (quotes, control characters, surrogates) stay escaped."""
+        return self(_ESCAPE.sub(_decode_pii_escape, text))
 
     def __call__(self, text: str) -> str:
         view = fold(text)
