@@ -22,6 +22,7 @@ from nlp.analytics.promises import judged_promises
 from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.analytics.trends import _robust_z, impact, stage_trend
+from nlp.schema.channels import CHANNELS
 from nlp.store import Store
 
 SETTINGS = AnalyticsSettings()
@@ -273,6 +274,13 @@ def test_a_contact_with_every_pain_component_scores_the_hand_computed_pain(tmp_p
     # CES proxy: 1 + 6 × mean(effort 0.5, repeat 1, transfer 1, escalation 1, long wait 1) = 1 + 6 × 0.9
     assert c2_facts["ces"] == pytest.approx(6.4)
     assert c2_facts["max_wait_s"] == pytest.approx(170.0)
+
+
+def test_every_canonical_channel_has_a_long_wait_threshold() -> None:
+    """A channel without a threshold never counts a long wait: sms, social, wechat … once silently had none."""
+    assert set(SETTINGS.long_wait_seconds) == set(CHANNELS)
+    assert SETTINGS.long_wait_seconds["call"] < SETTINGS.long_wait_seconds["chat"] < SETTINGS.long_wait_seconds[
+        "wechat"] < SETTINGS.long_wait_seconds["sms"] < SETTINGS.long_wait_seconds["email"]
 
 
 def test_a_promise_with_a_fallback_is_broken_only_after_the_fallback(tmp_path: Path) -> None:

@@ -37,8 +37,12 @@ class AnalyticsSettings(BaseModel):
     })
     unresolved_below: float = -0.2  # mean sentiment of the last third of customer utterances below this
     repeat_window_days: int = Field(default=7, ge=1)  # another contact about the same order/customer within N days
+    # Longest customer → reply gap that counts as a long wait, for every canonical channel (nlp/schema/channels.py):
+    # live channels in seconds, messaging within the hour, asynchronous ones within the day (a voicemail's call-back
+    # within 4 hours). A channel outside this table (a source's own name) never counts as a long wait.
     long_wait_seconds: dict[str, float] = Field(default_factory=lambda: {
-        "chat": 120, "call": 60, "email": 86_400, "ticket": 86_400,
+        "call": 60, "video": 60, "chat": 120, "app": 300, "wechat": 300, "whatsapp": 300, "sms": 3_600,
+        "social": 3_600, "voicemail": 14_400, "email": 86_400, "ticket": 86_400, "web": 86_400, "review": 86_400,
     })
     effort_markers_for_full: int = Field(default=2, ge=1)  # this many effort markers make the component 1
     min_contacts: int = Field(default=30, ge=1)  # below: the number is shown as unreliable
