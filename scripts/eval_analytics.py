@@ -35,6 +35,7 @@ from nlp.analytics.trends import impact  # noqa: E402
 from nlp.steps.emotion.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS  # noqa: E402
 
 TAXONOMY = {"food_delivery": "food_delivery", "hotel": "hotel_stay"}
+ORDER_GAP = 0.1  # stage pairs whose planted pain differs by at least this much must be ordered as planted
 
 
 def oracle_db(db: Path, truth: list[dict], out: Path) -> None:
@@ -75,11 +76,11 @@ def evaluate(db: Path, label: str, settings: AnalyticsSettings) -> dict:
         measured = rows["pain"]
         spearman = measured.rank().corr(pd.Series(planted).reindex(measured.index).rank())
         disagreements = [f"{a}<{b}" for a in measured.index for b in measured.index
-                         if planted[a] - planted[b] >= 0.1 and measured[a] <= measured[b]]
+                         if planted[a] - planted[b] >= ORDER_GAP and measured[a] <= measured[b]]
         share = whole[(whole["taxonomy"] == taxonomy) & (whole["stage"] != "other")].nlargest(2, "share_pct")
         top_pain = rows.nlargest(2, "pain").index.tolist()
-        report[taxonomy] = {"pain_spearman_vs_planted": round(float(spearman), 3),
-                            "order_disagreements_planted_gap_ge_0.1": disagreements,
+        report[taxonomy] = {"planted_pain": planted, "pain_spearman_vs_planted": round(float(spearman), 3),
+                            "order_gap": ORDER_GAP, "order_disagreements_planted_gap_ge_0.1": disagreements,
                             "top2_pain": top_pain, "top2_frequency": share["stage"].tolist()}
     changed = effect[effect["changed"]]
     report["impact_changed"] = [f"{r.taxonomy}/{r.stage}/{r.metric}:{r.direction}" for r in changed.itertuples()]
