@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.analytics.nev import nev
+from nlp.analytics.settings import AnalyticsSettings
 from nlp.config import PipelineConfig
-from nlp.discover import customer_texts, discover, discover_paths
+from nlp.discover import customer_texts, discover, discover_paths, emotions_of
 from nlp.pipeline import Pipeline
 from nlp.schema.document import Utterance
 from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy
@@ -139,6 +141,16 @@ def test_discover_clusters_names_and_writes_a_taxonomy_analyze_accepts(tmp_path:
     names = " ".join(t.name + " " + " ".join(t.terms) for t in result.topics)
     assert "酒店" in names or "房间" in names
     assert all(len(t.examples) == 5 for t in result.topics)
+    # NEV from the configured scorer (default fast), each sampled turn scored as one customer utterance
+    emotions = dict(zip(result.texts, emotions_of(result.texts, "fast"), strict=True))
+    weights = AnalyticsSettings().emotion_weights
+    for i, topic in enumerate(result.topics):
+        said = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=t, language="zh", tokens=(),
+                          emotion=emotions[t]) for t, label in zip(result.texts, result.labels.tolist(), strict=True)
+                if label == i]
+        assert topic.nev is not None and topic.nev == nev(said, weights)
+        assert topic.pain is None  # files have no contact pain: it needs a store
+    assert len({t.nev for t in result.topics}) > 1
     emerging = [t.coverage["best_stage"] for t in result.emerging]
     assert len(result.emerging) == 1 and result.emerging[0].coverage["other_share"] >= 0.5, emerging
     draft = tmp_path / "draft.yaml"
@@ -187,9 +199,6 @@ def test_discover_with_the_real_encoder(tmp_path: Path) -> None:
 def test_topics_carry_nev_of_their_utterances_and_pain_of_their_contacts(tmp_path: Path) -> None:
     """NEV by the one definition (nlp/analytics/nev.py) over each topic's members; pain: the mean over the distinct
     contacts its utterances come from; both in the report and the YAML's comment block, not in the stages."""
-    from nlp.analytics.nev import nev
-    from nlp.analytics.settings import AnalyticsSettings
-
     texts = [f"{t}{'！' * k}" for ts in ARCHIVE_TURNS.values() for t in ts for k in range(2)]
     feelings = ["anger", "satisfaction", "neutral", None, "frustration"]
     emotions = [feelings[i % len(feelings)] for i in range(len(texts))]
@@ -235,8 +244,6 @@ def test_discover_from_a_scored_store_reports_nev_and_pain(demo_db: Path, tmp_pa
     import duckdb
 
     from nlp.analytics.contacts import contact_facts
-    from nlp.analytics.nev import nev
-    from nlp.analytics.settings import AnalyticsSettings
     from nlp.discover import sample_store
 
     draft, report = tmp_path / "draft.yaml", tmp_path / "topics.json"

@@ -52,6 +52,7 @@ def discover(
     """What are customers contacting us about? Cluster customer utterances (e5 vectors, agglomerative clustering),
     name each cluster (c-TF-IDF terms), pick 5 examples, and write a draft taxonomy YAML. Each topic's NEV comes
     from the configured emotion scorer (files) or the stored emotions (--db), its pain from the store (--db)."""
+    from nlp.analytics.settings import load_analytics_settings
     from nlp.config import load_config
     from nlp.discover import discover_paths, discover_store
     from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
@@ -81,9 +82,10 @@ def discover(
                                         max_topics=max_topics, taxonomy=existing, progress=progress)
         else:
             options = _reader_options(format, column, speaker_map, encoding, False)
+            weights = load_analytics_settings(settings).emotion_weights
             result = discover_paths(paths, options, max_utterances=max_utterances, language=language,
                                     max_topics=max_topics, taxonomy=existing, progress=progress,
-                                    emotion_scorer=load_config(config).emotion_scorer)
+                                    emotion_scorer=load_config(config).emotion_scorer, weights=weights)
     except ValueError as error:
         console.print(f"[red]{error}", highlight=False)
         raise typer.Exit(1) from error

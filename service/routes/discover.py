@@ -40,7 +40,7 @@ MaxTopics = Annotated[int, Query(ge=2, le=50, description="At most this many top
 Language = Annotated[str | None, Query(pattern="^(zh|en)$", description="Only contacts in this language; also "
                                                                        "how terms are cut (default: detected).")]
 Sample = Annotated[int, Query(ge=20, le=20_000, description="Distinct customer utterances to sample (embedding "
-                                                            "costs ~5 ms each on 2 CPU cores the first time).")]
+                                                            "them is most of a first call's time).")]
 Emerging = Annotated[bool, Query(description="Compare the topics with the taxonomy filter's taxonomy, else the "
                                              "configured default: coverage per topic and the emerging topics.")]
 
