@@ -4,7 +4,8 @@ sampling, embedding, clustering, naming) and warm (the same call again: served f
 after an ingest changed the store (the encoder is loaded and the texts' vectors are remembered by then).
 
 Takes a scored DuckDB file (default: the demo, scored first if missing), copies it, starts ``journeylens serve``
-on the copy with 1 inference worker, and asks with ``--sample`` utterances and ``--max-topics``.
+on the copy with 1 inference worker (waiting for a discovery rather than answering 202, so one request is one
+measurement), and asks with ``--sample`` utterances and ``--max-topics``.
 
     python scripts/bench_discover.py --sample 2000 --json bench/discover.json
 """
@@ -33,6 +34,7 @@ def timed(client: httpx.Client, params: dict) -> tuple[float, dict]:
     response = client.get("/v1/discover", params=params)
     seconds = time.perf_counter() - started
     response.raise_for_status()
+    assert response.status_code == 200, response.text
     return seconds, response.json()
 
 
@@ -51,9 +53,10 @@ def main() -> None:
         db = Path(folder) / "bench.duckdb"
         shutil.copy(args.source, db)
         _, key = KeyStore(Path(folder) / "bench.keys.json").create("bench")
-        with ServerProcess(db, Path(folder) / "server.log", {"workers": 1, "rate_limit_per_second": 0,
-                                                              "request_timeout_s": 600}) as server, \
-                httpx.Client(base_url=server.url, timeout=600, headers={"X-API-Key": key}) as client:
+        # one request per measurement: the server waits for the computation instead of answering 202
+        settings = {"workers": 1, "rate_limit_per_second": 0, "request_timeout_s": 900, "discover_wait_s": 890}
+        with ServerProcess(db, Path(folder) / "server.log", settings) as server, \
+                httpx.Client(base_url=server.url, timeout=900, headers={"X-API-Key": key}) as client:
             cold, body = timed(client, params)
             warm, _ = timed(client, params)
             turns = [{"speaker": "customer", "text": "骑手把餐送错地址了，怎么办"},

@@ -7,7 +7,8 @@ cache they compute the facts once. An entry is keyed by the filters, the breakdo
 (number of transcripts and latest ``scored_at``: any stored, updated or re-scored transcript changes it; the same
 of the categories table, which ``categorize`` rewrites), so an answer never comes from older data. Concurrent
 requests for the same key wait for the one computing it. ``StoreCache`` is that mechanism for any value computed
-from the store (``GET /v1/discover`` keeps its topics in one).
+from the store; ``GET /v1/discover`` keeps its topics in one, computed by ``submit`` in the cache's own thread so
+that a computation outlives the request that started it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -33,6 +35,8 @@ class StoreCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._computing: dict[Hashable, threading.Lock] = {}
+        self._pending: dict[Hashable, Future] = {}
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -54,12 +58,44 @@ class StoreCache:
                     return self._entries[key]
             value = compute()
             with self._lock:
-                self.misses += 1
-                self._entries[key] = value
+                self._keep(key, value)
                 self._computing.pop(key, None)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
             return value
+
+    def submit(self, con: DuckDBPyConnection, key: Hashable, compute: Callable[[], Any]) -> Future:
+        """A future of ``compute()`` for this key and store version, computed in the cache's thread (so it goes
+        on when the caller stops waiting): done at once when kept, the same future for calls made while it
+        computes. ``compute`` opens its own cursor: the caller's may be closed before it runs."""
+        key = (self.store_version(con), key)
+        with self._lock:
+            if key in self._entries:
+                self.hits += 1
+                self._entries.move_to_end(key)
+                done: Future = Future()
+                done.set_result(self._entries[key])
+                return done
+            future = self._pending.get(key)
+            if future is not None and future.done():  # it failed: this caller gets the error, the next computes
+                return self._pending.pop(key)
+            if future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-cache")
+                future = self._pending[key] = self._pool.submit(self._compute, key, compute)
+            return future
+
+    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        value = compute()  # an error leaves the future pending, for the next call to collect
+        with self._lock:
+            self._keep(key, value)
+            self._pending.pop(key, None)
+        return value
+
+    def _keep(self, key: Hashable, value: Any) -> None:
+        """Store a computed value, dropping the oldest beyond ``max_entries`` (the caller holds the lock)."""
+        self.misses += 1
+        self._entries[key] = value
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
 
 class FactsCache(StoreCache):

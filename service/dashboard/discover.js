@@ -11,20 +11,20 @@
   const h = charts.h;
   const KEY_STORAGE = "journeylens.apiKey";
   const SAMPLES = [200, 500, 2000, 5000, 20000];
-  const MAX_ATTEMPTS = 20;  // × the service's request timeout (30 s by default)
+  const MAX_ATTEMPTS = 300;  // polls of a computation in progress, Retry-After (2 s) apart
   const WORDS = {
     zh: {title: "话题发现", hint: "从所选联络的客户话语中自动聚类出话题（e5 向量 + 层次聚类），可作为新分类体系的草稿。首次计算需要数秒。",
       sample: "抽样话语", topics: "最多话题", compare: "与当前分类体系比较", run: "发现话题", download: "下载分类草稿 YAML",
       running: "正在计算话题…", idle: "点击“发现话题”开始。", topic: "话题", terms: "关键词", size: "话语数", share: "占比",
       pain: "痛度", contacts: "联络", coverage: "现有阶段覆盖", examples: "{n} 条示例", emerging: "新兴",
       summary: "抽样 {sampled} / {seen} 条客户话语 · {n} 个话题 · {noise} 条未归类", compared: " · 与 {taxonomy} 比较：{k} 个新兴话题",
-      other: "其他 {pct}", none: "没有发现话题。", failed: "话题发现失败"},
+      other: "其他 {pct}", none: "没有发现话题。", failed: "话题发现失败", slow: "计算时间过长，请稍后再试"},
     en: {title: "Discover topics", hint: "Topics clustered from the customers' own utterances of the selected contacts (e5 vectors, agglomerative clustering): a draft for a new taxonomy. The first run takes seconds.",
       sample: "Sample", topics: "At most", compare: "Compare with this taxonomy", run: "Discover", download: "Download draft taxonomy YAML",
       running: "Discovering topics…", idle: "Press Discover to start.", topic: "Topic", terms: "Terms", size: "Utterances", share: "Share",
       pain: "Pain", contacts: "Contacts", coverage: "Covered by", examples: "{n} examples", emerging: "emerging",
       summary: "{sampled} of {seen} customer utterances sampled · {n} topics · {noise} unclustered", compared: " · against {taxonomy}: {k} emerging",
-      other: "other {pct}", none: "No topic found.", failed: "Discovery failed"},
+      other: "other {pct}", none: "No topic found.", failed: "Discovery failed", slow: "still computing: try again later"},
   };
   const w = (key, vars = {}) => (WORDS[i18n.lang] || WORDS.zh)[key].replace(/\{(\w+)\}/g, (_, name) => vars[name] ?? "");
   const $ = (selector) => document.querySelector(selector);
@@ -77,16 +77,14 @@
     document.body.dataset.discover = "running";
     render();
     try {
-      let body = null;
-      for (let attempt = 1; body === null; attempt++) {
-        try {
-          body = await view.context.api("v1/discover", params());
-        } catch (error) {
-          // 504: the request timed out, the computation did not: the server finishes it and keeps the answer,
-          // and the same request joins it, so ask again (a cold discovery may take longer than the timeout)
-          if (error.status !== 504 || attempt >= MAX_ATTEMPTS || mine !== view.generation) throw error;
-        }
+      let body = await view.context.api("v1/discover", params());
+      // 202: still computing on the server (the first discovery of a store takes a while): ask again
+      for (let attempt = 1; body.status === "computing" && attempt < MAX_ATTEMPTS; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000 * (body.retry_after_s || 2)));
+        if (mine !== view.generation) return;
+        body = await view.context.api("v1/discover", params());
       }
+      if (body.status === "computing") throw new Error(w("slow"));
       if (mine !== view.generation) return;
       view.body = body;
     } catch (error) {
@@ -159,6 +157,7 @@
     }
     const response = await fetch(target, {headers: {"X-API-Key": sessionStorage.getItem(KEY_STORAGE) || ""}});
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (response.status === 202) throw new Error(w("slow"));  // the store changed: discover again first
     const link = h("a", {href: URL.createObjectURL(await response.blob()), download: "discovered.yaml"});
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 10_000);

@@ -4,17 +4,20 @@ The method is ``journeylens discover --db`` (``nlp.discover``): a sample of the 
 customer utterances, e5 vectors, agglomerative clusters named by c-TF-IDF, 5 redacted examples each, each topic's
 NEV (stored emotions) and its contacts' mean pain (the contact facts every analytics route shares), optionally
 compared with a taxonomy (emerging topics), and the draft taxonomy YAML. Embedding thousands of utterances takes
-seconds, so the route is synchronous (FastAPI runs it in its thread pool, off the event loop) and the answer is
-kept in a ``StoreCache`` keyed by its parameters and the store's version: a second call is instant, a new ingest
-changes the version, and identical calls made while it computes wait for that one computation.
+seconds, so the computation runs in the ``StoreCache``'s own thread, off the event loop, and its answer is kept
+under its parameters and the store's version: a second call is instant, an ingest changes the version, and
+identical calls made while it computes share that one computation. A call waits for it at most
+``discover_wait_s`` (default 20 s, under the request timeout) and otherwise answers 202 with ``Retry-After``: the
+computation goes on, and the same request made again gets its answer.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from nlp.discover import discover_store
 from nlp.schema.taxonomy import load_taxonomy
@@ -24,10 +27,18 @@ from service.problems import ProblemError
 from service.routes import V1_PROBLEMS, problems
 from service.routes.analytics import ContactFilters, Facts, _facts, _filters
 from service.schemas.analytics import AppliedFilters
-from service.schemas.discover import DiscoverResponse
+from service.schemas.discover import DiscoverPending, DiscoverResponse
 
-router = APIRouter(prefix="/v1", tags=["analytics"], responses=problems(*V1_PROBLEMS, 422))
+router = APIRouter(prefix="/v1", tags=["analytics"], responses={
+    **problems(*V1_PROBLEMS, 422),
+    202: {"model": DiscoverPending, "description": "Still computing: ask again after Retry-After seconds."}})
 YAML = "application/yaml"
+RETRY_AFTER_S = 2
+
+
+class Pending(Exception):
+    """The computation did not finish within ``discover_wait_s``."""
+
 
 
 def discover_cache(request: Request) -> StoreCache:
@@ -47,7 +58,7 @@ Emerging = Annotated[bool, Query(description="Compare the topics with the taxono
 
 def _discovery(reader, runtime, applied: AppliedFilters, facts_cache, cache: StoreCache, max_topics: int,
                language: str | None, sample: int, emerging: bool) -> DiscoverResponse:
-    """The answer for these parameters, from the cache or computed once."""
+    """The answer for these parameters: from the cache, or computed once (``Pending`` while it computes)."""
     if applied.by is not None:
         raise ProblemError(422, "invalid-filter", "discover has no breakdown: leave out by")
     compared = runtime.check_taxonomy(applied.taxonomy or runtime.config.default_taxonomy) if emerging else None
@@ -55,29 +66,45 @@ def _discovery(reader, runtime, applied: AppliedFilters, facts_cache, cache: Sto
 
     def compute() -> DiscoverResponse:
         runtime.metrics.discoveries.inc()
-        facts = _facts(facts_cache, reader, runtime, applied)
-        result = discover_store(reader, runtime.analytics, max_utterances=sample, filters=_filters(applied),
-                                language=language, max_topics=max_topics,
-                                pain_of=dict(zip(facts["transcript_id"], facts["pain"], strict=True)),
-                                taxonomy=load_taxonomy(compared) if compared else None)
+        con = runtime.db.cursor()  # its own: the request's cursor closes when the request ends
+        try:
+            facts = _facts(facts_cache, con, runtime, applied)
+            result = discover_store(con, runtime.analytics, max_utterances=sample, filters=_filters(applied),
+                                    language=language, max_topics=max_topics,
+                                    pain_of=dict(zip(facts["transcript_id"], facts["pain"], strict=True)),
+                                    taxonomy=load_taxonomy(compared) if compared else None)
+        finally:
+            con.close()
         return DiscoverResponse(filters=applied, max_topics=max_topics, sample=sample, compared_with=compared,
                                 taxonomy_yaml=result.to_yaml("discovered"), **result.report())
 
+    future = cache.submit(reader, key, compute)
     try:
-        return cache.value(reader, key, compute)
+        return future.result(timeout=runtime.settings.discover_wait_s)
+    except FutureTimeout as pending:
+        raise Pending from pending
     except ValueError as error:  # fewer than 4 utterances in the selection
         raise ProblemError(422, "too-few-utterances", str(error)) from error
 
 
-@router.get("/discover")
+def _pending() -> JSONResponse:
+    return JSONResponse(DiscoverPending(retry_after_s=RETRY_AFTER_S).model_dump(), status_code=202,
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+@router.get("/discover", response_model=DiscoverResponse)
 def discover_topics(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applied: ContactFilters, facts_cache: Facts,
                     cache: Discoveries, max_topics: MaxTopics = 12, language: Language = None, sample: Sample = 2000,
-                    emerging: Emerging = False) -> DiscoverResponse:
+                    emerging: Emerging = False) -> Any:
     """Topics of a sample of the selected contacts' customer utterances: name, terms, size and share, NEV, the
     contacts' pain, 5 PII-redacted examples, coverage by the taxonomy and emerging topics (emerging=true), and the
-    draft taxonomy YAML. The first call for a store version and these parameters takes seconds; later ones are
-    served from memory until something is stored."""
-    return _discovery(reader, runtime, applied, facts_cache, cache, max_topics, language, sample, emerging)
+    draft taxonomy YAML. The first call for a store version and these parameters takes seconds (202 with
+    Retry-After when it takes longer than the service waits: ask again); later ones are served from memory until
+    something is stored."""
+    try:
+        return _discovery(reader, runtime, applied, facts_cache, cache, max_topics, language, sample, emerging)
+    except Pending:
+        return _pending()
 
 
 @router.get("/discover/taxonomy.yaml", response_class=Response,
@@ -87,6 +114,9 @@ def discover_taxonomy(_key: ReadKey, reader: Reader, runtime: RuntimeDep, applie
                       sample: Sample = 2000, emerging: Emerging = False) -> Response:
     """The draft taxonomy of ``GET /v1/discover`` with the same parameters, as a file to edit and use with
     ``--taxonomy`` (the same computation, shared through the cache)."""
-    found = _discovery(reader, runtime, applied, facts_cache, cache, max_topics, language, sample, emerging)
+    try:
+        found = _discovery(reader, runtime, applied, facts_cache, cache, max_topics, language, sample, emerging)
+    except Pending:
+        return _pending()
     return Response(found.taxonomy_yaml, media_type=f"{YAML}; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="discovered.yaml"'})

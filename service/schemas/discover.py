@@ -50,3 +50,10 @@ class DiscoverResponse(BaseModel):
     topics: list[DiscoveredTopic]
     taxonomy_yaml: str = Field(description="The draft taxonomy (also GET /v1/discover/taxonomy.yaml): loadable "
                                            "unedited by --taxonomy; the figures per topic are comments.")
+
+
+class DiscoverPending(BaseModel):
+    """The discovery is still computing: ask again with the same parameters after ``retry_after_s``."""
+
+    status: str = Field(default="computing", description="computing")
+    retry_after_s: int = Field(description="Seconds to wait before asking again (also the Retry-After header).")
