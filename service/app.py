@@ -13,9 +13,9 @@ from fastapi_offline import FastAPIOffline
 from nlp import __version__
 from service import problems
 from service.config import Settings
-from service.facts_cache import FactsCache
+from service.facts_cache import FactsCache, StoreCache
 from service.middleware import ApiKeyGate, BodyLimit, RequestContext
-from service.routes import analytics, analyze, catalog, categories, dashboard, health, transcripts
+from service.routes import analytics, analyze, catalog, categories, dashboard, discover, health, transcripts
 from service.runtime import Runtime
 
 log = logging.getLogger("journeylens.service")
@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.facts_cache = FactsCache()
+    app.state.discover_cache = StoreCache(max_entries=4)  # GET /v1/discover's answers
     problems.install(app)
-    for module in (analyze, transcripts, analytics, categories, catalog, health, dashboard):
+    for module in (analyze, transcripts, analytics, categories, discover, catalog, health, dashboard):
         app.include_router(module.router)
 
     # add_middleware wraps: the last added is the outermost.

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_batch_transcripts: int = Field(default=100, ge=1)
     request_timeout_s: float = Field(default=30.0, gt=0)
+    discover_wait_s: float = Field(default=20.0, ge=0, description="How long GET /v1/discover waits for a "
+                                   "computation before answering 202 (it goes on; ask again).")
     rate_limit_per_second: float = Field(default=20.0, ge=0, description="Per key; 0 turns rate limiting off.")
     rate_limit_burst: int = Field(default=40, ge=1)
 

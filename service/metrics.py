@@ -29,6 +29,8 @@ class Metrics:
                                     buckets=BATCH_BUCKETS, registry=self.registry)
         self.transcripts = Counter("journeylens_transcripts", "Transcripts analyzed or stored, by outcome.",
                                    ["outcome"], registry=self.registry)
+        self.discoveries = Counter("journeylens_discover_computations", "GET /v1/discover answers computed (the "
+                                   "others come from its cache).", registry=self.registry)
         self.queue_depth = Gauge("journeylens_queue_depth", "Items waiting in a queue.", ["queue"],
                                  registry=self.registry)
 

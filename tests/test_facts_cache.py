@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from nlp.analytics.contacts import contact_facts
 from nlp.analytics.filters import Filters
@@ -79,3 +80,45 @@ def test_a_categorize_run_changes_the_version_the_category_filter_reads(tmp_path
         categorize_store(con, load_categories("contact_centre"))
         assert list(cache.get(con, settings, verified, None)["transcript_id"]) == ["c1"]
         assert (cache.hits, cache.misses) == (0, 2)
+
+
+def test_submitted_computations_are_shared_kept_and_their_failures_reported_once(tmp_path: Path) -> None:
+    """``StoreCache.submit`` (GET /v1/discover): one computation per key and store version, however many callers
+    ask while it runs; kept afterwards; a failure goes to one caller, and the next call computes again."""
+    from service.facts_cache import StoreCache
+    from tests.qa_fixtures import CONTACTS, write_store
+
+    db = write_store(tmp_path / "store.duckdb", CONTACTS)
+    cache = StoreCache()
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow() -> str:
+        calls.append("slow")
+        release.wait(10)
+        return "topics"
+
+    with duckdb.connect(str(db)) as con:
+        futures = [cache.submit(con, "k", slow) for _ in range(3)]
+        assert futures[0] is futures[1] is futures[2] and not futures[0].done()
+        release.set()
+        assert futures[0].result(10) == "topics" and calls == ["slow"]
+        assert cache.submit(con, "k", slow).result(0) == "topics" and calls == ["slow"]  # kept
+
+        def failing() -> str:
+            calls.append("failing")
+            raise ValueError("too few")
+
+        failed = cache.submit(con, "bad", failing)
+        with pytest.raises(ValueError):
+            failed.result(10)
+        assert cache.submit(con, "bad", failing) is failed  # the failure, handed to the next caller once
+        again = cache.submit(con, "bad", failing)
+        assert again is not failed
+        with pytest.raises(ValueError):
+            again.result(10)
+        assert calls.count("failing") == 2
+        con.execute("UPDATE transcripts SET scored_at = now()")  # a new store version: computed again
+        release.clear()
+        release.set()
+        assert cache.submit(con, "k", slow).result(10) == "topics" and calls.count("slow") == 2

@@ -1,4 +1,5 @@
-"""``journeylens discover``: cluster an archive's customer utterances into a draft taxonomy (nlp/discover)."""
+"""``journeylens discover``: cluster an archive's customer utterances into a draft taxonomy (nlp/discover), with
+each topic's NEV and, from a scored store (``--db``), its contacts' pain."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from rich.table import Table
 
 from nlp.cli.common import (
     ColumnOpt,
+    ConfigOpt,
     EncodingOpt,
     FormatOpt,
+    SettingsOpt,
     SpeakerMapOpt,
+    _open_analytics,
     _print_table,
     _reader_options,
     app,
@@ -24,8 +28,9 @@ from nlp.cli.common import (
 
 @app.command()
 def discover(
-    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (read recursively).")],
     output: Annotated[Path, typer.Option(help="Draft taxonomy YAML to write (usable as --taxonomy unedited).")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Transcript files or folders (read recursively); "
+                                                            "or --db.")] = None,
     taxonomy: Annotated[str | None, typer.Option(help="An existing taxonomy (file or built-in name): report the "
                                                       "topics it covers badly (emerging topics).")] = None,
     language: Annotated[str | None, typer.Option(help="zh or en (default: detected from the utterances).")] = None,
@@ -35,16 +40,26 @@ def discover(
                                                      "(uniformly, over the whole archive).")] = 3000,
     report: Annotated[Path | None, typer.Option(help="Also write the topics (sizes, terms, examples, coverage) "
                                                      "as JSON here.")] = None,
+    db: Annotated[Path | None, typer.Option(help="Discover from this scored store instead of files: its stored "
+                                                 "emotions, and each topic's contacts' pain.")] = None,
+    config: ConfigOpt = None,
+    settings: SettingsOpt = None,
     format: FormatOpt = None,
     column: ColumnOpt = None,
     speaker_map: SpeakerMapOpt = None,
     encoding: EncodingOpt = None,
 ) -> None:
     """What are customers contacting us about? Cluster customer utterances (e5 vectors, agglomerative clustering),
-    name each cluster (c-TF-IDF terms), pick 5 examples, and write a draft taxonomy YAML."""
-    from nlp.discover import discover_paths
+    name each cluster (c-TF-IDF terms), pick 5 examples, and write a draft taxonomy YAML. Each topic's NEV comes
+    from the configured emotion scorer (files) or the stored emotions (--db), its pain from the store (--db)."""
+    from nlp.analytics.settings import load_analytics_settings
+    from nlp.config import load_config
+    from nlp.discover import discover_paths, discover_store
     from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
 
+    paths = paths or []
+    if bool(paths) == (db is not None):
+        raise typer.BadParameter("give transcript files or folders, or --db (not both)", param_hint="PATHS")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"not found: {', '.join(missing)}", param_hint="PATHS")
@@ -58,23 +73,33 @@ def discover(
             existing = load_taxonomy(taxonomy)
         except TaxonomyError as error:
             raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
-    options = _reader_options(format, column, speaker_map, encoding, False)
+    progress = lambda message: console.print(f"[dim]{message}", highlight=False)  # noqa: E731
     try:
-        result = discover_paths(paths, options, max_utterances=max_utterances, language=language,
-                                max_topics=max_topics, taxonomy=existing,
-                                progress=lambda message: console.print(f"[dim]{message}", highlight=False))
+        if db is not None:
+            store, analytics = _open_analytics(db, settings)
+            with store:
+                result = discover_store(store.con, analytics, max_utterances=max_utterances, language=language,
+                                        max_topics=max_topics, taxonomy=existing, progress=progress)
+        else:
+            options = _reader_options(format, column, speaker_map, encoding, False)
+            weights = load_analytics_settings(settings).emotion_weights
+            result = discover_paths(paths, options, max_utterances=max_utterances, language=language,
+                                    max_topics=max_topics, taxonomy=existing, progress=progress,
+                                    emotion_scorer=load_config(config).emotion_scorer, weights=weights)
     except ValueError as error:
         console.print(f"[red]{error}", highlight=False)
         raise typer.Exit(1) from error
     output.write_text(result.to_yaml(output.stem), encoding="utf-8")
     table = Table(title=f"{len(result.topics)} topics from {result.sampled:,} sampled customer utterances "
                         f"({result.seen:,} seen; {result.noise:,} in clusters too small to keep)")
-    for name in ("id", "name", "size", "share", "keywords", "example"):
+    for name in ("id", "name", "size", "share", "NEV", "pain", "keywords", "example"):
         table.add_column(name)
     if existing is not None:
         table.add_column("covered by")
     for topic in result.topics:
-        row = [topic.id, topic.name, f"{topic.size:,}", f"{topic.share:.1%}", ", ".join(topic.terms[:4]),
+        row = [topic.id, topic.name, f"{topic.size:,}", f"{topic.share:.1%}",
+               "—" if topic.nev is None else f"{topic.nev:+.1f}", "—" if topic.pain is None else f"{topic.pain:.1f}",
+               ", ".join(topic.terms[:4]),
                topic.examples[0] if topic.examples else ""]
         if topic.coverage is not None:
             row.append(f"{topic.coverage['best_stage'] or '-'} {topic.coverage['best_stage_share']:.0%}, "
@@ -85,8 +110,5 @@ def discover(
         out.print(f"emerging topics (covered badly by {existing.name}): "
                   + (", ".join(f"{t.id} {t.name}" for t in result.emerging) or "none"))
     if report is not None:
-        report.write_text(json.dumps({"sampled": result.sampled, "seen": result.seen, "noise": result.noise,
-                                      "topics": [vars(t) for t in result.topics],
-                                      "emerging": [t.id for t in result.emerging]},
-                                     ensure_ascii=False, indent=1), encoding="utf-8")
+        report.write_text(json.dumps(result.report(), ensure_ascii=False, indent=1), encoding="utf-8")
     out.print(f"wrote {output} ({len(result.topics)} stages)")

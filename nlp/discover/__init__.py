@@ -15,6 +15,12 @@
    ``analyze --taxonomy`` accept unedited; with an existing taxonomy, each cluster's **coverage** by it (the
    encoder classifier's per-utterance best stage and how many utterances it calls ``other``), and the clusters it
    covers badly are the **emerging topics**.
+6. **Emotion and pain** per topic: the NEV (``nlp.analytics.nev``, the one definition) of its utterances'
+   emotions, and, from a scored store, the mean pain (``nlp.analytics.contacts``) of the contacts they come from.
+   Transcript files are scored by the configured emotion scorer (``emotions_of``); pain needs a store, because
+   it counts repeat contacts and broken promises across contacts.
+
+``sample_store`` draws the sample from a scored DuckDB store instead (``discover --db``, ``GET /v1/discover``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +63,9 @@ class Topic:
     share: float
     examples: list[str]
     coverage: dict | None = None  # with an existing taxonomy: best stage, its share, mean fit, share ``other``
+    nev: float | None = None  # NEV of its utterances' emotions (None: none scored)
+    pain: float | None = None  # mean pain 0..100 of the contacts its utterances come from (store only)
+    contacts: int | None = None  # how many contacts its utterances come from (when known)
 
 
 @dataclass
@@ -70,6 +79,14 @@ class Discovery:
     texts: list[str] = field(repr=False)
     emerging: list[Topic] = field(default_factory=list)
 
+    def report(self) -> dict:
+        """The topics with sizes, terms, examples, NEV, pain and coverage (``--report``; the API's answer): what
+        the taxonomy file cannot hold, since ``load_taxonomy`` rejects keys a stage does not have."""
+        emerging = {t.id for t in self.emerging}
+        return {"language": self.language, "sampled": self.sampled, "seen": self.seen, "noise": self.noise,
+                "topics": [{**vars(t), "emerging": t.id in emerging} for t in self.topics],
+                "emerging": [t.id for t in self.emerging]}
+
     def taxonomy(self, name: str = "discovered") -> Taxonomy:
         """The topics as a taxonomy (stages only, in size order), valid as written."""
         stages = [Stage(id=t.id, name=t.name, phase="in_sale", keywords=t.terms,
@@ -81,12 +98,23 @@ class Discovery:
     def to_yaml(self, name: str = "discovered") -> str:
         import yaml
 
+        emerging = {t.id for t in self.emerging}
         data = self.taxonomy(name).model_dump(mode="json", exclude_defaults=True,
                                              exclude={"stages": {"__all__": {"parent"}}})
         header = (f"# Drafted by `journeylens discover` from {self.sampled:,} sampled customer utterances "
                   f"({self.seen:,} seen). Edit names, merge or split stages, then use it with --taxonomy.\n"
-                  "# per stage: " + "; ".join(f"{t.id} {t.size} ({t.share:.1%})" for t in self.topics) + "\n")
+                  "# topic report (comments: a stage takes no other keys):\n"
+                  + "".join(f"#   {_report_line(t, t.id in emerging)}\n" for t in self.topics))
         return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def _report_line(topic: Topic, emerging: bool) -> str:
+    """One topic's figures for the YAML's comment block (only those that are known)."""
+    parts = [topic.id, f"{topic.size} utterances ({topic.share:.1%})"]
+    parts += [f"NEV {topic.nev:+.1f}"] if topic.nev is not None else []
+    parts += [f"pain {topic.pain:.1f}"] if topic.pain is not None else []
+    parts += [f"{topic.contacts} contacts"] if topic.contacts is not None else []
+    return "  ".join(parts) + ("  emerging" if emerging else "")
 
 
 # -- 1. sampling ------------------------------------------------------------------------------------------
@@ -219,16 +247,35 @@ def representatives(texts: Sequence[str], vectors: np.ndarray, members: np.ndarr
 
 
 # -- the whole command --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Said:
+    """A sampled customer utterance as ``nlp.analytics.nev.nev`` reads it."""
+
+    emotion: str | None
+    speaker: str = "customer"
+
+
 def discover(texts: Sequence[str], seen: int | None = None, language: str | None = None, max_topics: int = 12,
              taxonomy: Taxonomy | None = None, vectors: TextVectors | None = None,
              progress: Callable[[str], None] | None = None, min_share: float = 0.01,
-             settings=None) -> Discovery:
-    """Cluster and name ``texts`` (customer utterances); with ``taxonomy``, how well it covers each cluster."""
+             settings=None, emotions: Sequence[str | None] | None = None,
+             contact_ids: Sequence[str] | None = None, pain_of: Mapping[str, float] | None = None,
+             weights: Mapping[str, float] | None = None) -> Discovery:
+    """Cluster and name ``texts`` (customer utterances); with ``taxonomy``, how well it covers each cluster.
+
+    ``emotions`` (per text) give each topic its NEV with the emotion ``weights`` (default: the analytics
+    settings'); ``contact_ids`` (per text) and ``pain_of`` (contact id → pain) its contacts and mean pain. Texts
+    are PII-redacted first, so no vector, term or example holds what the redactor removes."""
+    from nlp.analytics.nev import nev
+    from nlp.analytics.settings import AnalyticsSettings
     from nlp.steps.redact import Redactor
 
     vectors = vectors or shared_vectors()
+    redact = Redactor()
+    texts = [redact(t) for t in texts]
     language = language or detect_language(texts)
-    texts = list(texts)
+    if weights is None:
+        weights = AnalyticsSettings().emotion_weights
     chunks = []
     for start in range(0, len(texts), 256):  # in chunks, to report progress
         chunks.append(vectors(texts[start:start + 256], "query"))
@@ -238,15 +285,22 @@ def discover(texts: Sequence[str], seen: int | None = None, language: str | None
     labels = cluster(x, max_topics, min_share, progress)
     n_topics = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     terms = ctfidf_terms(texts, labels, n_topics, language)
-    redact = Redactor()
     topics = []
     for i in range(n_topics):
         members = np.flatnonzero(labels == i)
-        examples = [redact(t) for t in representatives(texts, x, members)]
+        examples = representatives(texts, x, members)
         words = terms[i] or [examples[0][:12]]
         name = ("·" if language == "zh" else " / ").join(words[:2])
-        topics.append(Topic(id=f"topic_{i + 1:02d}", name=name, terms=words, size=len(members),
-                            share=round(len(members) / len(texts), 4), examples=examples))
+        topic = Topic(id=f"topic_{i + 1:02d}", name=name, terms=words, size=len(members),
+                      share=round(len(members) / len(texts), 4), examples=examples)
+        if emotions is not None:
+            topic.nev = nev([_Said(emotions[j]) for j in members.tolist()], weights)
+        if contact_ids is not None:
+            ids = {contact_ids[j] for j in members.tolist()}
+            topic.contacts = len(ids)
+            pains = [float(pain_of[c]) for c in sorted(ids) if pain_of is not None and c in pain_of]
+            topic.pain = round(sum(pains) / len(pains), 1) if pains else None
+        topics.append(topic)
     result = Discovery(topics, len(texts), seen if seen is not None else len(texts), int((labels < 0).sum()),
                        language, labels, texts)
     if taxonomy is not None:
@@ -278,12 +332,83 @@ def coverage(result: Discovery, taxonomy: Taxonomy, vectors: TextVectors, settin
     return emerging
 
 
-def discover_paths(paths: Sequence[Path], reader_options=None, max_utterances: int = 3000, **kwargs) -> Discovery:
-    """``discover`` over the customer turns of transcript files or folders (any supported format)."""
+def emotions_of(texts: Sequence[str], scorer: str = "fast") -> list[str | None]:
+    """Each text's emotion by the emotion scorer ``scorer`` (the configuration's ``emotion_scorer``), each text
+    scored as one customer utterance, as ``journeylens score-text`` does."""
+    from nlp.ingest.score_text import score_texts
+    from nlp.steps.registry import load_emotion_scorer
+    from nlp.steps.sentences import Segmenter
+    from nlp.steps.sentences import detect_language as text_language
+
+    texts = list(texts)
+    scores = score_texts(load_emotion_scorer(scorer), texts, [text_language(t) for t in texts], Segmenter())
+    return [s.emotion for s in scores]
+
+
+def discover_paths(paths: Sequence[Path], reader_options=None, max_utterances: int = 3000,
+                   emotion_scorer: str | None = "fast", **kwargs) -> Discovery:
+    """``discover`` over the customer turns of transcript files or folders (any supported format); each topic's
+    NEV from ``emotion_scorer``'s emotions (None: no NEV)."""
     from nlp.readers import iter_records
 
     transcripts = (r.transcript for r in iter_records(paths, reader_options) if r.transcript is not None)
     texts, seen = customer_texts(transcripts, max_utterances)
     if len(texts) < 4:
         raise ValueError(f"only {len(texts)} customer utterances found: discover needs more")
-    return discover(texts, seen=seen, **kwargs)
+    emotions = emotions_of(texts, emotion_scorer) if emotion_scorer else None
+    return discover(texts, seen=seen, emotions=emotions, **kwargs)
+
+
+_STORE_SAMPLE = """
+WITH said AS (  -- one row per distinct text: its first utterance's emotion and contact
+    SELECT DISTINCT ON (text) trim(u.text) AS text, u.emotion, u.transcript_id
+    FROM utterances u SEMI JOIN (SELECT transcript_id FROM transcripts t WHERE {where}) USING (transcript_id)
+    WHERE u.speaker = 'customer' AND length(trim(u.text)) >= $min_chars
+    ORDER BY text, u.transcript_id, u.utterance_index
+)
+SELECT text, emotion, transcript_id, count(*) OVER () AS seen FROM said
+ORDER BY hash(text || $seed), text LIMIT $n
+"""
+
+
+@dataclass
+class StoreSample:
+    """Distinct customer utterances drawn from a scored store, with their stored emotion and contact."""
+
+    texts: list[str]
+    emotions: list[str | None]
+    contact_ids: list[str]
+    seen: int
+
+
+def sample_store(con, max_utterances: int = 3000, filters=None, timezone: str = "Asia/Shanghai",
+                 language: str | None = None, min_chars: int = 4, seed: int = 0) -> StoreSample:
+    """A sample of at most ``max_utterances`` distinct customer utterances of the contacts matching ``filters``
+    (``nlp.analytics.filters.Filters``) and ``language``: the same rows for the same store and arguments (the
+    order is a hash of the text), each with the stored emotion of its first utterance and that contact's id."""
+    from nlp.analytics.filters import Filters
+
+    where, params = (filters or Filters()).where(timezone)
+    if language is not None:
+        where, params = f"{where} AND t.language = $language", {**params, "language": language}
+    rows = con.execute(_STORE_SAMPLE.format(where=where),
+                       {**params, "min_chars": min_chars, "seed": str(seed), "n": max_utterances}).fetchall()
+    return StoreSample([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], rows[0][3] if rows else 0)
+
+
+def discover_store(con, settings=None, max_utterances: int = 3000, filters=None, language: str | None = None,
+                   pain_of: Mapping[str, float] | None = None, **kwargs) -> Discovery:
+    """``discover`` over a scored store's customer utterances with their stored emotions, and the contacts' pain
+    (``pain_of``, contact id → pain; default: ``contact_facts`` of the same filters)."""
+    from nlp.analytics.contacts import contact_facts
+    from nlp.analytics.settings import AnalyticsSettings
+
+    settings = settings or AnalyticsSettings()
+    sample = sample_store(con, max_utterances, filters, settings.timezone, language)
+    if len(sample.texts) < 4:
+        raise ValueError(f"only {len(sample.texts)} customer utterances found: discover needs more")
+    if pain_of is None:
+        facts = contact_facts(con, settings, filters)
+        pain_of = dict(zip(facts["transcript_id"], facts["pain"], strict=True))
+    return discover(sample.texts, seen=sample.seen, language=language, emotions=sample.emotions,
+                    contact_ids=sample.contact_ids, pain_of=pain_of, weights=settings.emotion_weights, **kwargs)

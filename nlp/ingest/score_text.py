@@ -159,10 +159,11 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
-def _scores(scorer: EmotionScorer, texts: list[str], languages: list[str], segmenter: Segmenter) -> list:
-    score_texts = getattr(scorer, "score_texts", None)
-    if score_texts is not None:
-        return score_texts(texts, languages)
+def score_texts(scorer: EmotionScorer, texts: list[str], languages: list[str], segmenter: Segmenter) -> list:
+    """One ``EmotionScore`` per text, each scored as one customer utterance (``score-text``, ``discover``)."""
+    batch = getattr(scorer, "score_texts", None)
+    if batch is not None:
+        return batch(texts, languages)
     from nlp.schema.document import Utterance
 
     utterances = [Utterance(turn_index=0, sentence_index=0, speaker="customer", text=t, language=lang,
@@ -222,7 +223,7 @@ def score_text_file(
                      language if language != "auto" else detect_language(text))
 
     def score(part: Sequence[_Text]) -> list:
-        return _scores(model, [t.text for t in part], [t.language for t in part], segmenter)
+        return score_texts(model, [t.text for t in part], [t.language for t in part], segmenter)
 
     try:
         for batch, rejected, _ in batch_records(rows, batch_size, prepare):

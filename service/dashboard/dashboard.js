@@ -43,6 +43,9 @@
       if (value && !isDefault) query.set(name, value);
       if (name === "by") state.where.forEach((pair) => query.append("where", pair));
     }
+    for (const [name, value] of new URLSearchParams(location.search)) {  // the Discover card's (discover.js)
+      if (name.startsWith("discover")) query.set(name, value);
+    }
     const search = query.toString();
     history.replaceState(null, "", search ? `?${search}` : location.pathname);
   }
@@ -233,6 +236,8 @@
       await window.JL.categoryViews.load({api, params: filterParams(), stages: stageIds(), stageName, period: state.period});
       if (mineGeneration !== generation) return;
       document.body.dataset.categories = "ready";
+      // the Discover card: runs when the URL or its button asks (a first discovery takes seconds)
+      await window.JL.discoverView.load({api, params: filterParams()});
     } catch (error) {
       showError(error);
     } finally {
@@ -697,6 +702,7 @@
   function rerender() {
     renderStatic();
     window.JL.categoryViews.render();
+    window.JL.discoverView.render();
     Promise.all([renderJourneyMap(), renderQuadrant(), view.trend ? renderTrend() : null, renderJourney()])
       .then(() => { renderImpact(); renderTranscript(); }).catch(showError);
   }

@@ -1,13 +1,13 @@
 """The dashboard: ``GET /dashboard``, an HTML page over the analytics routes, and its static assets.
 
-The page (``service/dashboard/``: ``index.html`` and ``dashboard.js``) and the chart code, words and styles it
-shares with the HTML report (``nlp/analytics/charts/``, package data of ``nlp``) hold no data, so they are served
-without a key; the page asks for an API key once, keeps it in the browser tab's sessionStorage and sends it as
-``X-API-Key`` to the ``/v1`` routes, which check it as for any client. Charts are drawn with plotly.js's basic
-bundle (scatter and bar traces, MIT, vendored as ``nlp/analytics/charts/vendor/plotly-basic.min.js``: 1.2 MB
-against 4.8 MB for the full bundle, which a browser takes about a second longer to compile on a slow core):
-nothing is fetched from the internet, and the page's Content-Security-Policy lets it load scripts and data from
-this server only.
+The page (``service/dashboard/``: ``index.html``, ``dashboard.js``, ``categories.js``, ``discover.js``) and the
+chart code, words and styles it shares with the HTML report (``nlp/analytics/charts/``, package data of ``nlp``)
+hold no data, so they are served without a key; the page asks for an API key once, keeps it in the browser tab's
+sessionStorage and sends it as ``X-API-Key`` to the ``/v1`` routes, which check it as for any client. Charts are
+drawn with plotly.js's basic bundle (scatter and bar traces, MIT, vendored as
+``nlp/analytics/charts/vendor/plotly-basic.min.js``: 1.2 MB against 4.8 MB for the full bundle, which a browser
+takes about a second longer to compile on a slow core): nothing is fetched from the internet, and the page's
+Content-Security-Policy lets it load scripts and data from this server only.
 
 Asset URLs carry a digest of their content (``assets/charts.js?v=…``), so browsers may keep them for a year
 and fetch again only when an upgrade changes them; text assets are sent gzip-compressed when the browser
@@ -33,7 +33,7 @@ from nlp.resources import chart_assets_dir
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
 _MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _SHARED = ("dashboard.css", "i18n.js", "charts.js", "vendor/plotly-basic.min.js")  # also inlined by the report
-_OWN = ("categories.js", "dashboard.js")  # the page's own scripts
+_OWN = ("categories.js", "discover.js", "dashboard.js")  # the page's own scripts
 _ASSETS = {**{name: chart_assets_dir() / name for name in _SHARED}, **{name: DASHBOARD_DIR / name for name in _OWN}}
 _PLACEHOLDER = re.compile(r"\{\{asset:([a-z0-9.\-/]+)\}\}")
 
