@@ -103,8 +103,8 @@ class Runtime:
 
     def check_taxonomy(self, name: str | None) -> str | None:
         if name is not None and name not in self._taxonomy_names:
-            raise ProblemError(422, "unknown-taxonomy", f"unknown taxonomy {name!r}: choose from "
-                                                        f"{self.taxonomy_names()} (GET /v1/taxonomies)")
+            raise ProblemError(422, "unknown-taxonomy", f"unknown taxonomy: choose from {self.taxonomy_names()} "
+                                                        "(GET /v1/taxonomies)")  # problems never echo input
         return name
 
     # -- operations ----------------------------------------------------------------------------------------

@@ -149,6 +149,7 @@ def test_hotel_contact_improves_and_taxonomy_can_be_overridden(api: Api) -> None
     unknown = api.post("/v1/analyze", HOTEL, params={"taxonomy": "../../etc/passwd"})
     assert unknown.status_code == 422
     assert unknown.json()["type"] == "urn:journeylens:problem:unknown-taxonomy"
+    assert "passwd" not in unknown.text  # problems never echo what the caller sent
 
 
 def test_batch_returns_results_in_order_and_enforces_its_limit(api: Api) -> None:
