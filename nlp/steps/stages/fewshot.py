@@ -291,10 +291,20 @@ class FewShotJourneyClassifier:
         for doc, (labels, confidences) in zip(docs, labelled, strict=True):
             for utterance, label, confidence in zip(doc.utterances, labels, confidences, strict=True):
                 utterance.stage, utterance.stage_confidence = label, confidence
-            self._assign_issue_types(doc.utterances)
+            self.assign_issue_types(doc.utterances)
             self._keyword.assign_service_steps(doc.utterances, doc.transcript.channel or "chat")
 
-    def _assign_issue_types(self, utterances: Sequence[Utterance]) -> None:
+    def stage_evidence(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """Per text on its own (a customer's, no context), the state with the largest share of its likelihoods
+        and that share: near 1 where the text clearly names one stage, ``1 / (stages + 1)`` where it says nothing."""
+        if not len(texts):
+            return []
+        likelihoods = self.emissions(texts, ["customer"] * len(texts))
+        share = likelihoods / likelihoods.sum(axis=1, keepdims=True)
+        best = share.argmax(axis=1)
+        return [(self.states[j], round(float(share[i, j]), 4)) for i, j in enumerate(best.tolist())]
+
+    def assign_issue_types(self, utterances: Sequence[Utterance]) -> None:
         """One issue type per run of a stage: the type with most evidence over its customer utterances."""
         scorer = self._issues
         if scorer is None or not utterances:
