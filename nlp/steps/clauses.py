@@ -7,8 +7,9 @@ labelled the contact:
 
 1. every customer turn's utterances are cut into clauses (``clause_spans``: commas, semicolons and contrast
    markers such as 但是 / "but"; conservatively: short sentences and pieces too short to carry content stay whole);
-2. the classifier says which stage each clause names on its own (``stage_evidence``, the same evidence it uses per
-   utterance); a clause names a stage when that stage's share reaches ``MIN_CONFIDENCE``;
+2. the classifier says which stage each clause names on its own (``named_stages``, from the same evidence it uses
+   per utterance; sufficient evidence by its own measure: the keyword classifier's share of matched keywords, the
+   few-shot and encoder classifiers' share of the clause's likelihoods);
 3. only where one turn's clauses name **two or more** different stages, one of them the stage the classifier gave
    the turn in context, does anything change (so the step adds the other stages a turn names and never overrules
    the sequence model's reading of the turn as a whole): each clause takes the stage it names, a clause naming
@@ -31,7 +32,6 @@ from nlp.steps.registry import JourneyClassifier
 from nlp.steps.sentences import Segmenter, clause_spans
 
 OTHER = "other"
-MIN_CONFIDENCE = 0.6  # share of the clause's own evidence its stage needs to count as named (docs/stages.md)
 
 
 def _customer_turns(doc: AnalyzedTranscript) -> list[list[int]]:
@@ -47,18 +47,17 @@ def _customer_turns(doc: AnalyzedTranscript) -> list[list[int]]:
     return turns
 
 
-def _stages(evidence: Sequence[tuple[str, float]], context: Sequence[tuple[str, float]],
-            min_confidence: float) -> list[tuple[str, float]] | None:
+def _stages(named: Sequence[tuple[str | None, float]],
+            context: Sequence[tuple[str, float]]) -> list[tuple[str, float]] | None:
     """Each clause's stage and confidence when the clauses name two or more stages, one of them a stage the
     classifier gave the turn in context (``context``: per clause, its utterance's stage and confidence); else
     None. A clause that names none continues the clause before it; leading ones keep their utterance's stage."""
-    named = [(s, c) if s != OTHER and c >= min_confidence else None for s, c in evidence]
-    stages = {n[0] for n in named if n is not None}
+    stages = {s for s, _ in named if s is not None}
     if len(stages) < 2 or not stages & {s for s, _ in context}:
         return None
     out: list[tuple[str, float]] = []
-    for n, own in zip(named, context, strict=True):
-        out.append(n or (out[-1] if out else own))
+    for (stage, confidence), own in zip(named, context, strict=True):
+        out.append((stage, confidence) if stage is not None else out[-1] if out else own)
     return out
 
 
@@ -87,7 +86,7 @@ def _pieces(utterance: Utterance, clauses: list[tuple[int, int, str, float]],
 
 
 def split_clauses(docs: Sequence[AnalyzedTranscript], classifier: JourneyClassifier,
-                  segmenter: Segmenter | None = None, min_confidence: float = MIN_CONFIDENCE) -> int:
+                  segmenter: Segmenter | None = None) -> int:
     """Give the clauses of multi-stage customer turns their own stages (module docstring); ``segmenter`` tokenizes
     the new utterances. Returns how many turns were cut."""
     candidates = []  # (doc, utterance indices of the turn, [(utterance index, start, end)])
@@ -101,13 +100,13 @@ def split_clauses(docs: Sequence[AnalyzedTranscript], classifier: JourneyClassif
                 texts.extend(doc.utterances[i].text[start:end] for i, start, end in clauses)
     if not candidates:
         return 0
-    evidence = classifier.stage_evidence(texts)  # one call: the encoder embeds the batch once
+    named = classifier.named_stages(texts)  # one call: the encoder embeds the batch once
     replaced: dict[int, dict[int, list[Utterance]]] = {}  # id(doc) → utterance index → what replaces it
     position = 0
     for doc, turn, clauses in candidates:
         context = [(doc.utterances[i].stage or OTHER, doc.utterances[i].stage_confidence or 0.0)
                    for i, _, _ in clauses]
-        stages = _stages(evidence[position:position + len(clauses)], context, min_confidence)
+        stages = _stages(named[position:position + len(clauses)], context)
         position += len(clauses)
         if stages is None:
             continue

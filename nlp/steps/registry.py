@@ -2,9 +2,9 @@
 
 - ``EmotionScorer.score(utterances) -> list[EmotionScore]``: one score per utterance, called with a batch.
 - ``JourneyClassifier.classify(doc)``: sets stage, issue type and service step on a transcript's utterances;
-  ``stage_evidence(texts)`` says which stage each text names on its own (the clause step, nlp/steps/clauses.py,
-  asks it about the clauses of long customer turns) and ``assign_issue_types`` decides issue types again after
-  stages changed.
+  ``named_stages(texts)`` says which stage each text names on its own, with sufficient evidence by the
+  classifier's own measure (the clause step, nlp/steps/clauses.py, asks it about the clauses of long customer
+  turns), and ``assign_issue_types`` decides issue types again after stages changed.
 
 Both carry ``name`` and ``version``; these go into the run log and into the fingerprint that decides whether
 a stored transcript must be scored again.
@@ -33,7 +33,7 @@ class JourneyClassifier(Protocol):
 
     def classify(self, doc: AnalyzedTranscript) -> None: ...
 
-    def stage_evidence(self, texts: Sequence[str]) -> list[tuple[str, float]]: ...
+    def named_stages(self, texts: Sequence[str]) -> list[tuple[str | None, float]]: ...
 
     def assign_issue_types(self, utterances: Sequence[Utterance]) -> None: ...
 

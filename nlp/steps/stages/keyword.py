@@ -66,6 +66,9 @@ class KeywordJourneyClassifier:
 
     name = "keyword"
     version = "1"
+    # a clause names a stage with one 2-character keyword (share 2/3) or one English word (0.6) and no stronger
+    # rival; chosen on the MultiWOZ and CrossWOZ pool dialogues (docs/stages.md, Clause stages)
+    clause_min_share = 0.6
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
@@ -106,9 +109,14 @@ class KeywordJourneyClassifier:
         stage = max(scores, key=lambda s: (scores[s], s))
         return stage, round(scores[stage] / (sum(scores.values()) + 1.0), 4)  # +1: one weak match is not certainty
 
-    def stage_evidence(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """Per text on its own (no context), the stage it names and how sure: ``other`` with 0 when none."""
-        return [self._evidence(text) or (OTHER, 0.0) for text in texts]
+    def named_stages(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        """Per text on its own (no context), the stage it names and its share of the keyword evidence; None where
+        it matches no keyword or its best stage has less than ``clause_min_share`` of the evidence."""
+        out: list[tuple[str | None, float]] = []
+        for text in texts:
+            stage, share = self._evidence(text) or (None, 0.0)
+            out.append((stage if share >= self.clause_min_share else None, share))
+        return out
 
     def _assign_stages(self, utterances: Sequence[Utterance]) -> None:
         previous: tuple[str, float] | None = None
