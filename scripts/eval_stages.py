@@ -35,6 +35,12 @@ cached under ~/.cache/journeylens/emb, outside the repository; ``--subsample`` d
 - ``pipeline_speed``: transcripts/s of the whole pipeline with ``keyword`` and with ``encoder``, same run;
   ``encoder_speed``: texts/s of the e5 encoder itself.
 
+Clause stages (docs/stages.md, Clause stages; not in the default run): ``multi_domain``: MultiWOZ dev and CrossWOZ
+val customer turns with two or more gold domains as sets, with and without clause stages, per classifier (the
+encoder on ``--subsample`` dialogues); ``single_topic``: what they cost on the one-stage-per-turn sets (zh dev,
+zh held-out, demo); ``reviews``: our hand-labelled multi-topic reviews through the whole pipeline;
+``clause_thresholds``: how the clause thresholds were chosen (pool dialogues, first 400 demo contacts).
+
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
 
@@ -554,6 +560,38 @@ def set_scores(pairs: list[tuple[frozenset, set]]) -> dict:
             "mean_predicted_stages": round(float(np.mean([len(s) for _, s in pairs])), 4)}
 
 
+REVIEWS = ROOT / "tests" / "fixtures" / "stages" / "multi_topic_reviews.jsonl"
+
+
+def multi_topic_reviews() -> dict:
+    """Our 15 hand-written multi-topic reviews and 4 single-topic ones (tests/fixtures/stages/
+    multi_topic_reviews.jsonl, Chinese and English, labelled by us) through the whole pipeline: set precision /
+    recall / F1 of the stages found per review, and how many clause stages got the labelled sentiment."""
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.schema.transcript import Transcript
+
+    items = [json.loads(line) for line in REVIEWS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    transcripts = [Transcript.model_validate({"id": i["id"], "language": i["language"],
+                                              "turns": [{"speaker": "customer", "text": i["text"]}]}) for i in items]
+    out: dict = {}
+    for spec in ("keyword", "fewshot"):
+        for clauses in (False, True):
+            pipeline = Pipeline(PipelineConfig(journey_classifier=spec, clause_stages=clauses, categories=[]))
+            docs = pipeline.analyze(transcripts, [i["taxonomy"] for i in items])
+            pairs, sentiments, topics = [], 0, 0
+            for item, doc in zip(items, docs, strict=True):
+                pairs.append((frozenset(t[1] for t in item["topics"]), {u.stage for u in doc.utterances}))
+                for _, stage, sentiment in item["topics"]:
+                    topics += 1
+                    sentiments += any(u.stage == stage and u.sentiment == sentiment for u in doc.utterances)
+            out[f"{spec}{'_clauses' if clauses else ''}"] = {
+                "multi_topic": set_scores([p for p in pairs if len(p[0]) > 1]),
+                "single_topic": set_scores([p for p in pairs if len(p[0]) == 1]),
+                "topics_with_their_sentiment": f"{sentiments} / {topics}"}
+    return out
+
+
 MULTI_DOMAIN_RUNS = ("keyword", "fewshot", "fewshot_adapted", "encoder")
 
 
@@ -1062,6 +1100,9 @@ def main() -> None:
     if "multi_domain" in args.datasets:
         results["multi_domain"] = multi_domain(args.subsample, args.multi_domain_classifiers)
         print(json.dumps({"multi_domain": results["multi_domain"]}, indent=1), flush=True)
+    if "reviews" in args.datasets:
+        results["reviews"] = multi_topic_reviews()
+        print(json.dumps({"reviews": results["reviews"]}, indent=1), flush=True)
     if "single_topic" in args.datasets:
         results["single_topic"] = single_topic_sets(args.demo_limit)
         print(json.dumps({"single_topic": results["single_topic"]}, indent=1), flush=True)
