@@ -81,6 +81,7 @@ def _pieces(utterance: Utterance, clauses: list[tuple[int, int, str, float]],
             else utterance.tokens,
             char_start=offset + start if offset is not None and len(runs) > 1 else utterance.char_start,
             char_end=offset + end if offset is not None and len(runs) > 1 else utterance.char_end,
+            categories=list(utterance.categories),
         ))
     return out
 
