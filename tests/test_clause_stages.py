@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nlp.analytics.contacts import touchpoint_emotions
+from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.nev import nev_table
+from nlp.analytics.rankings import rank_stages
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.config import PipelineConfig
 from nlp.pipeline import Pipeline
@@ -91,6 +92,15 @@ def test_stage_nev_of_a_store_credits_each_stage_with_its_own_clause(tmp_path: P
     assert per_stage["customer_utterances"].to_dict() == {"delivery": 2, "eating": 1, "receiving": 1}
     assert segments == [("t0", "eating", 0, 5), ("t0", "delivery", 5, 20),
                         ("t1", "delivery", 0, 12), ("t1", "receiving", 12, 24)]
+    # pain goes to the reason stage, and praise is no reason: t0 is a delivery contact, t1 a receiving one
+    with duckdb.connect(str(db), read_only=True) as con:
+        facts = contact_facts(con, settings).set_index("transcript_id")
+        ranking = rank_stages(con, settings).set_index("stage")
+    assert facts["stage"].to_dict() == {"t0": "delivery", "t1": "receiving"}
+    assert ranking.loc["delivery", "contacts"] == ranking.loc["receiving", "contacts"] == 1
+    assert ranking.loc["delivery", "pain"] == pytest.approx(facts.loc["t0", "pain"])
+    assert ranking.loc["receiving", "pain"] == pytest.approx(facts.loc["t1", "pain"])
+    assert "eating" not in ranking.index or not ranking.loc["eating", "contacts"] > 0
 
 
 def _fixture() -> list[dict]:
