@@ -6,6 +6,7 @@ Example ``journeylens.yaml``::
     to_simplified: true
     emotion_scorer: fast                  # fast (default), encoder, lexicon, transformer, fast:DIR, …
     journey_classifier: keyword
+    clause_stages: true                   # clauses of a long customer turn get their own stages (docs/stages.md)
     default_taxonomy: food_delivery
     taxonomies: {food_delivery: food_delivery, hotel: hotel_stay, ecommerce: ecommerce, car_rental: car_rental}
                                           # business_line -> taxonomy name or file
@@ -33,6 +34,8 @@ class PipelineConfig(BaseModel):
     to_simplified: bool = True
     emotion_scorer: str = "fast"  # models/emotion-fast; docs/emotion.md says why
     journey_classifier: str = "keyword"
+    # a long customer turn naming several stages: its clauses become segments of their own (docs/stages.md)
+    clause_stages: bool = True
     default_taxonomy: str = "food_delivery"
     taxonomies: dict[str, str] = Field(
         default_factory=lambda: {"food_delivery": "food_delivery", "hotel": "hotel_stay", "ecommerce": "ecommerce",

@@ -1,5 +1,5 @@
-"""The pipeline: normalize → redact → segment → classify → score emotion → topical segments → promises →
-categories.
+"""The pipeline: normalize → redact → segment → classify → clause stages → score emotion → topical segments →
+promises → categories.
 
 One ``Pipeline`` object is used by every ingest path (``nlp/ingest/``), the CLI and the API, so every entry
 point produces the same rows. ``analyze`` takes a batch of transcripts so the emotion scorer sees one large batch.
@@ -19,6 +19,7 @@ from nlp.config import PipelineConfig
 from nlp.schema.document import AnalyzedTranscript, Utterance
 from nlp.schema.taxonomy import load_taxonomy
 from nlp.schema.transcript import Transcript
+from nlp.steps.clauses import split_clauses
 from nlp.steps.normalize import normalize_text
 from nlp.steps.promises import detect_promises
 from nlp.steps.redact import Redactor, map_strings
@@ -117,6 +118,8 @@ class Pipeline:
             else:
                 for doc in group:
                     classifier.classify(doc)
+            if self.config.clause_stages:
+                split_clauses(group, classifier, self.segmenter)
         to_score = [u for doc in docs for u in doc.utterances if u.speaker in self.config.score_speakers]
         for utterance, score in zip(to_score, self.emotion_scorer.score(to_score), strict=True):
             utterance.sentiment = score.sentiment
@@ -138,11 +141,15 @@ class Pipeline:
             language = detect_language("".join(t.text for t in transcript.turns))
         doc = AnalyzedTranscript(transcript, language, taxonomy or self.config.taxonomy_for(transcript.business_line))
         for turn_index, turn in enumerate(transcript.turns):
+            cursor = 0
             for sentence_index, sentence in enumerate(self.segmenter.split(turn.text, language)):
+                start = turn.text.find(sentence.text, cursor)  # -1: the splitter dropped a character inside
+                cursor = start + len(sentence.text) if start >= 0 else cursor
                 doc.utterances.append(Utterance(
                     turn_index=turn_index, sentence_index=sentence_index, speaker=turn.speaker,
                     text=sentence.text, language=language, tokens=sentence.tokens,
                     start_ms=turn.start_ms, end_ms=turn.end_ms, ts=turn.ts, speaker_label=turn.speaker_label,
+                    char_start=start if start >= 0 else None, char_end=cursor if start >= 0 else None,
                 ))
         return doc
 

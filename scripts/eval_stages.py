@@ -35,6 +35,12 @@ cached under ~/.cache/journeylens/emb, outside the repository; ``--subsample`` d
 - ``pipeline_speed``: transcripts/s of the whole pipeline with ``keyword`` and with ``encoder``, same run;
   ``encoder_speed``: texts/s of the e5 encoder itself.
 
+Clause stages (docs/stages.md, Clause stages; not in the default run): ``multi_domain``: MultiWOZ dev and CrossWOZ
+val customer turns with two or more gold domains as sets, with and without clause stages, per classifier (the
+encoder on ``--subsample`` dialogues); ``single_topic``: what they cost on the one-stage-per-turn sets (zh dev,
+zh held-out, demo); ``reviews``: our hand-labelled multi-topic reviews through the whole pipeline;
+``clause_thresholds``: how the clause thresholds were chosen (pool dialogues, first 400 demo contacts).
+
 Boundaries: positions where the (carried) label changes between consecutive turns; F1 with exact position
 (``tol0``) and within one turn (``tol1``). Speed: utterances/s of the classifier alone, single process.
 
@@ -210,14 +216,15 @@ def _via_doc(classifier, sequence: list[tuple[str, str]]) -> list[str]:
     return [u.stage or OTHER for u in doc.utterances]
 
 
-def _turn_doc(sequence: list[tuple[str, str]], channel: str | None = None):
+def _turn_doc(sequence: list[tuple[str, str]], channel: str | None = None, language: str = "zh"):
     """A transcript analysed as one utterance per turn (the unit of the planted labels)."""
     from nlp.schema.document import AnalyzedTranscript, Utterance
     from nlp.schema.transcript import Transcript
 
     transcript = Transcript(id="x", channel=channel, turns=[{"speaker": "customer", "text": "x"}])
-    return AnalyzedTranscript(transcript, "zh", "x", [
-        Utterance(turn_index=i, sentence_index=0, speaker=s, text=t, language="zh", tokens=())
+    return AnalyzedTranscript(transcript, language, "x", [
+        Utterance(turn_index=i, sentence_index=0, speaker=s, text=t, language=language, tokens=(), char_start=0,
+                  char_end=len(t))
         for i, (s, t) in enumerate(sequence)])
 
 
@@ -518,6 +525,201 @@ def compare_classifiers(name: str, n_dialogues: int = 150, without: Sequence[str
     if without:
         results["out_of_taxonomy"] = out_of_taxonomy(chosen, make_taxonomy(pool, without=without), without)
     return results
+
+
+# -- several stages per turn (clause stages) -----------------------------------------------------------------
+def turn_stages(classifier, sequences: list[list[tuple[str, str]]], language: str,
+                clauses: bool) -> list[list[list[tuple[str, int]]]]:
+    """Per contact and turn, the (stage, characters) of its utterances: one per turn, or with ``clauses`` the
+    pieces the clause step (nlp/steps/clauses.py) cut multi-stage customer turns into."""
+    from nlp.steps.clauses import split_clauses
+
+    docs = [_turn_doc(sequence, language=language) for sequence in sequences]
+    _classify(classifier, docs)
+    if clauses:
+        split_clauses(docs, classifier)
+    out = []
+    for doc, sequence in zip(docs, sequences, strict=True):
+        turns: list[list[tuple[str, int]]] = [[] for _ in sequence]
+        for u in doc.utterances:
+            turns[u.turn_index].append((u.stage or OTHER, len(u.text)))
+        out.append(turns)
+    return out
+
+
+def set_scores(pairs: list[tuple[frozenset, set]]) -> dict:
+    """Per-turn set precision / recall / F1 of predicted stage sets against gold domain sets, averaged over the
+    turns; ``exact``: share of turns whose set is the gold set."""
+    if not pairs:
+        return {"turns": 0}
+    p = [len(g & s) / len(s) for g, s in pairs]
+    r = [len(g & s) / len(g) for g, s in pairs]
+    f = [2 * a * b / (a + b) if a + b else 0.0 for a, b in zip(p, r, strict=True)]
+    return {"turns": len(pairs), "precision": round(float(np.mean(p)), 4), "recall": round(float(np.mean(r)), 4),
+            "f1": round(float(np.mean(f)), 4), "exact": round(float(np.mean([g == s for g, s in pairs])), 4),
+            "mean_predicted_stages": round(float(np.mean([len(s) for _, s in pairs])), 4)}
+
+
+REVIEWS = ROOT / "tests" / "fixtures" / "stages" / "multi_topic_reviews.jsonl"
+
+
+def multi_topic_reviews() -> dict:
+    """Our 15 hand-written multi-topic reviews and 4 single-topic ones (tests/fixtures/stages/
+    multi_topic_reviews.jsonl, Chinese and English, labelled by us) through the whole pipeline: set precision /
+    recall / F1 of the stages found per review, and how many clause stages got the labelled sentiment."""
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.schema.transcript import Transcript
+
+    items = [json.loads(line) for line in REVIEWS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    transcripts = [Transcript.model_validate({"id": i["id"], "language": i["language"],
+                                              "turns": [{"speaker": "customer", "text": i["text"]}]}) for i in items]
+    out: dict = {}
+    for spec in ("keyword", "fewshot"):
+        for clauses in (False, True):
+            pipeline = Pipeline(PipelineConfig(journey_classifier=spec, clause_stages=clauses, categories=[]))
+            docs = pipeline.analyze(transcripts, [i["taxonomy"] for i in items])
+            pairs, sentiments, topics = [], 0, 0
+            for item, doc in zip(items, docs, strict=True):
+                pairs.append((frozenset(t[1] for t in item["topics"]), {u.stage for u in doc.utterances}))
+                for _, stage, sentiment in item["topics"]:
+                    topics += 1
+                    sentiments += any(u.stage == stage and u.sentiment == sentiment for u in doc.utterances)
+            out[f"{spec}{'_clauses' if clauses else ''}"] = {
+                "multi_topic": set_scores([p for p in pairs if len(p[0]) > 1]),
+                "single_topic": set_scores([p for p in pairs if len(p[0]) == 1]),
+                "topics_with_their_sentiment": f"{sentiments} / {topics}"}
+    return out
+
+
+MULTI_DOMAIN_RUNS = ("keyword", "fewshot", "fewshot_adapted", "encoder")
+
+
+def _multi_domain_classifier(run: str, taxonomy: Taxonomy, contacts: list[dict]):
+    from nlp.steps.stages.keyword import KeywordJourneyClassifier
+    from nlp.steps.stages.semantic import EncoderJourneyClassifier
+
+    if run == "keyword":
+        return KeywordJourneyClassifier(taxonomy)
+    if run == "fewshot":
+        return FewShotJourneyClassifier(taxonomy)
+    if run == "fewshot_adapted":
+        return adapted_classifier(taxonomy, [c["turns"] for c in contacts])
+    return EncoderJourneyClassifier(taxonomy, vectors=text_vectors())
+
+
+def multi_domain_scores(classifier, contacts: list[dict], language: str, domains: Sequence[str],
+                        clauses: bool) -> dict:
+    """``set_scores`` of the multi-domain and of the single-domain customer turns, the per-turn ``single_label``
+    scores and how many turns were cut, for one classifier with or without clause stages."""
+    stages = turn_stages(classifier, [c["turns"] for c in contacts], language, clauses)
+    multi, single, labels, cut = [], [], [], 0
+    for contact, turns in zip(contacts, stages, strict=True):
+        labels.append([max(pieces, key=lambda p: p[1])[0] for pieces in turns])
+        for (speaker, _), g, pieces in zip(contact["turns"], contact["gold"], turns, strict=True):
+            cut += len(pieces) > 1
+            if speaker != "customer" or g is None:
+                continue
+            predicted = {stage for stage, _ in pieces}
+            if isinstance(g, frozenset):
+                multi.append((g, predicted))
+            else:
+                single.append((frozenset([g]), predicted))
+    return {"multi_domain_turns": set_scores(multi), "single_domain_customer_turns": set_scores(single),
+            "single_label": score_dataset(contacts, labels, domains), "turns_cut": cut}
+
+
+def clause_threshold_study(thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
+                           demo_contacts: int = 400) -> dict:
+    """How the clause thresholds (``clause_min_share`` of ``keyword`` and of ``fewshot``) were chosen:
+    ``multi_domain_scores`` on the *pool* dialogues of MultiWOZ and CrossWOZ (never the evaluated ones) and the
+    per-turn scores on the first ``demo_contacts`` demo contacts, at each threshold."""
+    from dataclasses import replace
+
+    demo = load_demo(demo_contacts)
+    out: dict = {}
+    for run in ("keyword", "fewshot"):
+        for threshold in (None, *thresholds):
+            def make(taxonomy: Taxonomy, contacts: list[dict], threshold: float | None = threshold, run: str = run):
+                classifier = _multi_domain_classifier(run, taxonomy, contacts)
+                if threshold is not None and run == "keyword":
+                    classifier.clause_min_share = threshold
+                elif threshold is not None:
+                    classifier.settings = replace(classifier.settings, clause_min_share=threshold)
+                return classifier
+
+            row: dict = {}
+            for name, language in (("multiwoz", "en"), ("crosswoz", "zh")):
+                pool, _, make_taxonomy, domains = _dialogues(name)
+                taxonomy = make_taxonomy(pool)
+                r = multi_domain_scores(make(taxonomy, pool), pool, language, domains, threshold is not None)
+                row[name] = {"multi_f1": r["multi_domain_turns"]["f1"],
+                             "single_precision": r["single_domain_customer_turns"]["precision"],
+                             "turn_macro_f1": r["single_label"]["turn_macro_f1"],
+                             "boundary_f1_tol0": r["single_label"]["boundary_f1_tol0"], "turns_cut": r["turns_cut"]}
+            row["demo"] = _single_topic(demo, run, threshold is not None, make)
+            out[f"{run}.{'off' if threshold is None else threshold}"] = row
+            print(f"  clause thresholds {run} {threshold}: {row}", file=sys.stderr, flush=True)
+    return out
+
+
+def _single_topic(grouped: dict[str, list[dict]], run: str, clauses: bool, make=None) -> dict:
+    """Per-turn scores (a cut turn's label: its longest piece's stage), pooled over the taxonomies, and how many
+    customer turns were given more than one stage."""
+    totals = {"turns_cut": 0, "customer_turns": 0, "customer_turns_several_stages": 0}
+    contacts, predictions, labels = [], [], []
+    for taxonomy_name, group in sorted(grouped.items()):
+        taxonomy = load_taxonomy(taxonomy_name)
+        labels += [f"{taxonomy_name}/{stage}" for stage in taxonomy.stage_ids]
+        classifier = (make or (lambda t, c: _multi_domain_classifier(run, t, c)))(taxonomy, group)
+        stages = turn_stages(classifier, [c["turns"] for c in group], "zh", clauses)
+        for contact, turns in zip(group, stages, strict=True):
+            contacts.append({key: [f"{taxonomy_name}/{g}" for g in contact[key]] for key in ("gold", "carried")})
+            predictions.append([f"{taxonomy_name}/{max(p, key=lambda x: x[1])[0]}" for p in turns])
+            for (speaker, _), pieces in zip(contact["turns"], turns, strict=True):
+                totals["turns_cut"] += len(pieces) > 1
+                if speaker == "customer":
+                    totals["customer_turns"] += 1
+                    totals["customer_turns_several_stages"] += len({p for p, _ in pieces}) > 1
+    return {**score_dataset(contacts, predictions, labels), **totals}
+
+
+def single_topic_sets(demo_limit: int | None = None) -> dict:
+    """What clause stages cost where every turn has one gold stage: the Chinese dev and held-out sets and the demo
+    archive (its planted per-turn stages), ``keyword`` and ``fewshot`` (``_single_topic``)."""
+    out: dict = {}
+    for name, grouped in (("zh_dev", load_zh_dev()), ("zh_holdout", load_zh_dev(ZH_HOLDOUT)),
+                          ("demo", load_demo(demo_limit))):
+        for run in ("keyword", "fewshot"):
+            for clauses in (False, True):
+                key = f"{name}.{run}{'_clauses' if clauses else ''}"
+                out[key] = _single_topic(grouped, run, clauses)
+                print(f"  single_topic {key}: {out[key]}", file=sys.stderr, flush=True)
+    return out
+
+
+def multi_domain(n_encoder: int = 150, runs: Sequence[str] = MULTI_DOMAIN_RUNS) -> dict:
+    """Several stages per turn: MultiWOZ dev and CrossWOZ val customer turns whose act domains name two or more
+    domains, scored as sets (``set_scores``) with and without clause stages, per classifier; beside them the
+    single-domain customer turns as sets (how often clause stages split a one-topic turn) and the usual per-turn
+    macro-F1 / boundary F1 (``single_label``: a turn's label is the stage of its longest piece). Evaluated
+    dialogues only (the pool gives the taxonomy's examples); ``encoder`` on the seeded ``n_encoder`` subsample."""
+    out: dict = {}
+    for name, language in (("multiwoz", "en"), ("crosswoz", "zh")):
+        pool, evaluation, make_taxonomy, domains = _dialogues(name)
+        taxonomy = make_taxonomy(pool)
+        sampled = subsample(evaluation, n_encoder)
+        results: dict = {"dialogues": len(evaluation), "encoder_dialogues": len(sampled)}
+        for run in runs:
+            contacts = sampled if run == "encoder" else evaluation
+            classifier = _multi_domain_classifier(run, taxonomy, contacts)
+            for clauses in (False, True):
+                key = f"{run}{'_clauses' if clauses else ''}"
+                results[key] = multi_domain_scores(classifier, contacts, language, domains, clauses)
+                print(f"  multi_domain {name} {key}: {results[key]['multi_domain_turns']}", file=sys.stderr,
+                      flush=True)
+        out[name] = results
+    return out
 
 
 def out_of_taxonomy(contacts: list[dict], taxonomy: Taxonomy, without: Sequence[str], settings=None) -> dict:
@@ -857,6 +1059,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--subsample", type=int, default=150, help="dialogues per dataset for the encoder "
                         "comparisons (crosswoz, multiwoz_compare, discover)")
+    parser.add_argument("--multi-domain-classifiers", nargs="+", choices=MULTI_DOMAIN_RUNS, default=MULTI_DOMAIN_RUNS,
+                        help="classifiers of --datasets multi_domain (encoder: on --subsample dialogues)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     results: dict = {}
@@ -895,6 +1099,18 @@ def main() -> None:
     if "discover" in args.datasets:
         results["discover"] = {name: evaluate_discover(name, args.subsample) for name in ("crosswoz", "multiwoz")}
         print(json.dumps({"discover": results["discover"]}, indent=1, ensure_ascii=False), flush=True)
+    if "multi_domain" in args.datasets:
+        results["multi_domain"] = multi_domain(args.subsample, args.multi_domain_classifiers)
+        print(json.dumps({"multi_domain": results["multi_domain"]}, indent=1), flush=True)
+    if "reviews" in args.datasets:
+        results["reviews"] = multi_topic_reviews()
+        print(json.dumps({"reviews": results["reviews"]}, indent=1), flush=True)
+    if "single_topic" in args.datasets:
+        results["single_topic"] = single_topic_sets(args.demo_limit)
+        print(json.dumps({"single_topic": results["single_topic"]}, indent=1), flush=True)
+    if "clause_thresholds" in args.datasets:
+        results["clause_thresholds"] = clause_threshold_study()
+        print(json.dumps({"clause_thresholds": results["clause_thresholds"]}, indent=1), flush=True)
     if "pipeline_speed" in args.datasets:
         results["pipeline_speed"] = pipeline_speed()
         print(json.dumps({"pipeline_speed": results["pipeline_speed"]}, indent=1), flush=True)

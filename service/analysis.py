@@ -69,9 +69,7 @@ def segment_results(
     for s in segments:
         members = by_segment.get(s.segment_index, [])
         results.append(SegmentResult(
-            segment_index=s.segment_index, stage=s.stage, stage_name=names.get(s.stage, s.stage),
-            issue_type=s.issue_type, first_turn=s.first_turn, last_turn=s.last_turn, n_utterances=s.n_utterances,
-            n_customer_utterances=s.n_customer_utterances, sentiment_mean=s.sentiment_mean, nev=nev(members, weights),
+            **row(s, "api"), stage_name=names.get(s.stage, s.stage), nev=nev(members, weights),
             dominant_emotion=dominant_emotion(members),
         ))
     return results

@@ -41,7 +41,7 @@ def test_store_columns_keep_the_names_and_order_of_existing_files() -> None:
         "transcript_id", "utterance_index", "turn_index", "sentence_index", "speaker", "speaker_label", "text",
         "language", "start_ms", "end_ms", "ts", "segment_index", "stage", "stage_confidence", "issue_type",
         "service_step", "sentiment", "sentiment_score", "emotion", "emotion_coarse", "emotion_confidence",
-        "vendor_sentiment", "vendor_issues"]
+        "char_start", "char_end", "vendor_sentiment", "vendor_issues"]
     assert dict(columns_sql(Utterance))["start_ms"] == "BIGINT" and dict(columns_sql(Promise))["made_at"] == "TIMESTAMP"
 
 

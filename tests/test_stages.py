@@ -30,8 +30,8 @@ ZH_DEV = FIXTURES / "stages" / "zh_dev.jsonl"
 # the same names as before the rows were derived from nlp.schema's Utterance; text now comes in the record's order
 ANALYZE_FIELDS = ["transcript_id", "turn_index", "speaker", "speaker_label", "text", "start_ms", "end_ms", "ts",
                   "segment_index", "stage", "stage_confidence", "issue_type", "service_step", "sentiment",
-                  "sentiment_score", "emotion", "emotion_coarse", "categories", "vendor_sentiment", "vendor_issues",
-                  "vendor_categories"]
+                  "sentiment_score", "emotion", "emotion_coarse", "categories", "char_start", "char_end",
+                  "vendor_sentiment", "vendor_issues", "vendor_categories"]
 
 fewshot = Pipeline(PipelineConfig(journey_classifier="fewshot-untrained"))
 

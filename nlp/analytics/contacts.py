@@ -5,7 +5,9 @@ pain index and CES proxy are then vectorised column arithmetic. Every report (ra
 KPIs, journeys) starts from these facts, so they all agree.
 
 A contact's **reason stage** is the stage of its first topical segment that is not ``other``: the problem
-that made the customer get in touch. It counts toward that stage's problem frequency and carries the
+that made the customer get in touch; praise is not a problem, so a positive segment that ends mid-turn where the
+next one starts (the praised clause of "菜很好吃，但是配送太慢了": clause stages, docs/stages.md) comes after the
+others, unless the contact has nothing else. It counts toward that stage's problem frequency and carries the
 contact's pain. Emotion (NEV) is counted where it was said: per stage of each customer utterance.
 """
 
@@ -32,12 +34,17 @@ _FACTS = """
 WITH base AS (
     SELECT t.*, {group} AS "group" FROM transcripts t WHERE {where}
 ), journey AS ({journey}),
-reason AS (
+segment AS (  -- praise: a positive segment that ends mid-turn, where the next one starts ("菜很好吃，但是配送…")
+    SELECT *, coalesce(sentiment_mean > 0 AND lead(first_turn) OVER (PARTITION BY transcript_id
+                                                                    ORDER BY segment_index) = last_turn, false)
+                  ::INTEGER * 1000000 + segment_index AS reason_order
+    FROM segments SEMI JOIN base USING (transcript_id)
+), reason AS (
     SELECT transcript_id,
-           coalesce(arg_min(stage, segment_index) FILTER (WHERE stage <> 'other'), 'other') AS stage,
-           arg_min(issue_type, segment_index) FILTER (WHERE stage <> 'other') AS issue_type,
+           coalesce(arg_min(stage, reason_order) FILTER (WHERE stage <> 'other'), 'other') AS stage,
+           arg_min(issue_type, reason_order) FILTER (WHERE stage <> 'other') AS issue_type,
            count(DISTINCT stage) FILTER (WHERE stage <> 'other') AS n_stages
-    FROM segments SEMI JOIN base USING (transcript_id) GROUP BY 1
+    FROM segment GROUP BY 1
 ), customer AS (
     SELECT transcript_id, sentiment, sentiment_score, text,
            row_number() OVER (PARTITION BY transcript_id ORDER BY utterance_index) AS position,

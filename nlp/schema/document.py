@@ -22,14 +22,15 @@ Sentiment = Literal["negative", "neutral", "positive"]
 
 @dataclass
 class Utterance:
-    """One sentence of one turn, with everything later steps learn about it.
+    """One sentence of one turn (or a clause of it, when a long customer sentence names several stages:
+    nlp/steps/clauses.py), with everything later steps learn about it.
 
     The single description of an utterance: the store's ``utterances`` columns (in this order), the API's
     ``UtteranceResult`` and the ``journeylens analyze`` lines follow these fields (``nlp.schema.fields``)."""
 
     turn_index: int = record_field(description="Position of the turn in the transcript (0-based).")
-    sentence_index: int = record_field(description="Position of the sentence in its turn (0-based).",
-                                       omit=("jsonl",))
+    sentence_index: int = record_field(description="Position of the utterance (a sentence, or a clause of one that "
+                                                   "names another stage) in its turn (0-based).", omit=("jsonl",))
     speaker: str = record_field(description="customer, agent, bot, ivr or third_party.")
     speaker_label: str | None = record_field(default=None, kw_only=True, omit=("api",),
                                              description="The source's own name of the speaker.")
@@ -51,6 +52,9 @@ class Utterance:
     emotion_confidence: float | None = record_field(default=None, omit=("jsonl",))
     # ids of the utterance-level categories it matched (the store keeps them in its categories table)
     categories: list[str] = record_field(default_factory=list, omit=("store", "api"))
+    char_start: int | None = record_field(default=None, description="Where the utterance starts in its turn's "
+                                                                     "text (character offset).")
+    char_end: int | None = record_field(default=None, description="Where it ends in its turn's text (exclusive).")
 
 
 @dataclass
@@ -65,6 +69,11 @@ class Segment:
     n_utterances: int
     n_customer_utterances: int
     sentiment_mean: float | None = record_field(description="Mean customer sentiment_score.")
+    start_char: int | None = record_field(default=None, description="Where the segment starts in the text of its "
+                                                                    "first turn (character offset; > 0 when it "
+                                                                    "starts mid-turn, at a clause).")
+    end_char: int | None = record_field(default=None, description="Where it ends in the text of its last turn "
+                                                                  "(exclusive).")
 
 
 @dataclass

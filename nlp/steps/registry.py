@@ -1,7 +1,10 @@
 """Scoring components behind two small interfaces, so trained models can replace the defaults.
 
 - ``EmotionScorer.score(utterances) -> list[EmotionScore]``: one score per utterance, called with a batch.
-- ``JourneyClassifier.classify(doc)``: sets stage, issue type and service step on a transcript's utterances.
+- ``JourneyClassifier.classify(doc)``: sets stage, issue type and service step on a transcript's utterances;
+  ``named_stages(texts)`` says which stage each text names on its own, with sufficient evidence by the
+  classifier's own measure (the clause step, nlp/steps/clauses.py, asks it about the clauses of long customer
+  turns), and ``assign_issue_types`` decides issue types again after stages changed.
 
 Both carry ``name`` and ``version``; these go into the run log and into the fingerprint that decides whether
 a stored transcript must be scored again.
@@ -29,6 +32,10 @@ class JourneyClassifier(Protocol):
     version: str
 
     def classify(self, doc: AnalyzedTranscript) -> None: ...
+
+    def named_stages(self, texts: Sequence[str]) -> list[tuple[str | None, float]]: ...
+
+    def assign_issue_types(self, utterances: Sequence[Utterance]) -> None: ...
 
 
 def load_emotion_scorer(spec: str) -> EmotionScorer:

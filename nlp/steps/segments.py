@@ -4,7 +4,9 @@ A contact that moves from a late delivery to a refund has two segments. The stag
 classifier, so the segment boundaries are its decisions: with ``fewshot`` a sequence model over the whole contact
 (nlp/steps/stages/sequence.py) places them, where agent and bot turns take part in deciding the stage (their evidence
 counts, and a new stage is cheaper to enter on a customer turn, since customers open topics); with ``keyword``
-the stage is carried forward. Customer turns carry the emotion, so a segment's ``sentiment_mean`` averages its
+the stage is carried forward. When a long customer turn names several stages (nlp/steps/clauses.py), its clauses
+are utterances of their own, so segments follow clauses and ``start_char`` / ``end_char`` say where in the turn a
+segment begins and ends. Customer turns carry the emotion, so a segment's ``sentiment_mean`` averages its
 customer utterances only.
 """
 
@@ -29,6 +31,8 @@ def _segment(index: int, utterances: list[Utterance]) -> Segment:
         n_utterances=len(utterances),
         n_customer_utterances=sum(u.speaker == "customer" for u in utterances),
         sentiment_mean=round(fmean(customer_scores), 4) if customer_scores else None,
+        start_char=utterances[0].char_start,
+        end_char=utterances[-1].char_end,
     )
 
 

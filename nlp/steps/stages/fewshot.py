@@ -74,6 +74,7 @@ class FewShotSettings:
     entry_gain: float = 1.0  # … and this × the cost on the stage the utterance favours most
     entry_power: float = 3.0  # how sharply the entry factor falls with the stage's share of the evidence
     head_blend: float = 0.3  # with a trained head: its probabilities × the taxonomy similarities ** this
+    clause_min_share: float = 0.9  # a clause names a stage with this share of its own likelihoods (clause stages)
 
 
 def match_tokens(text: str) -> list[str]:
@@ -291,10 +292,24 @@ class FewShotJourneyClassifier:
         for doc, (labels, confidences) in zip(docs, labelled, strict=True):
             for utterance, label, confidence in zip(doc.utterances, labels, confidences, strict=True):
                 utterance.stage, utterance.stage_confidence = label, confidence
-            self._assign_issue_types(doc.utterances)
+            self.assign_issue_types(doc.utterances)
             self._keyword.assign_service_steps(doc.utterances, doc.transcript.channel or "chat")
 
-    def _assign_issue_types(self, utterances: Sequence[Utterance]) -> None:
+    def named_stages(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        """Per text on its own (a customer's, no context), the state with the largest share of its likelihoods
+        and that share (near 1 where the text clearly names one stage, ``1 / (stages + 1)`` where it says
+        nothing); None instead of the state below ``clause_min_share`` or where it is ``other``."""
+        if not len(texts):
+            return []
+        likelihoods = self.emissions(texts, ["customer"] * len(texts))
+        share = likelihoods / likelihoods.sum(axis=1, keepdims=True)
+        out: list[tuple[str | None, float]] = []
+        for i, j in enumerate(share.argmax(axis=1).tolist()):
+            named = self.states[j] != OTHER and share[i, j] >= self.settings.clause_min_share
+            out.append((self.states[j] if named else None, round(float(share[i, j]), 4)))
+        return out
+
+    def assign_issue_types(self, utterances: Sequence[Utterance]) -> None:
         """One issue type per run of a stage: the type with most evidence over its customer utterances."""
         scorer = self._issues
         if scorer is None or not utterances:

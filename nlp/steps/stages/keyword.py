@@ -66,6 +66,9 @@ class KeywordJourneyClassifier:
 
     name = "keyword"
     version = "1"
+    # a clause names a stage with one 2-character keyword (share 2/3) or one English word (0.6) and no stronger
+    # rival; chosen on the MultiWOZ and CrossWOZ pool dialogues (docs/stages.md, Clause stages)
+    clause_min_share = 0.6
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
@@ -95,17 +98,32 @@ class KeywordJourneyClassifier:
     def classify(self, doc: AnalyzedTranscript) -> None:
         """Set ``stage``, ``stage_confidence``, ``issue_type`` and ``service_step`` on each utterance."""
         self._assign_stages(doc.utterances)
-        self._assign_issue_types(doc.utterances)
+        self.assign_issue_types(doc.utterances)
         self.assign_service_steps(doc.utterances, doc.transcript.channel or "chat")
+
+    def _evidence(self, text: str) -> tuple[str, float] | None:
+        """The stage with the most matched characters and its share of the evidence; None without a match."""
+        scores = self._stages.scores(text)
+        if not scores:
+            return None
+        stage = max(scores, key=lambda s: (scores[s], s))
+        return stage, round(scores[stage] / (sum(scores.values()) + 1.0), 4)  # +1: one weak match is not certainty
+
+    def named_stages(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        """Per text on its own (no context), the stage it names and its share of the keyword evidence; None where
+        it matches no keyword or its best stage has less than ``clause_min_share`` of the evidence."""
+        out: list[tuple[str | None, float]] = []
+        for text in texts:
+            stage, share = self._evidence(text) or (None, 0.0)
+            out.append((stage if share >= self.clause_min_share else None, share))
+        return out
 
     def _assign_stages(self, utterances: Sequence[Utterance]) -> None:
         previous: tuple[str, float] | None = None
         for utterance in utterances:
-            scores = self._stages.scores(utterance.text)
-            if scores:
-                stage = max(scores, key=lambda s: (scores[s], s))
-                total = sum(scores.values())  # +1 below: one weak match is not certainty
-                previous = (stage, round(scores[stage] / (total + 1.0), 4))
+            found = self._evidence(utterance.text)
+            if found is not None:
+                previous = found
                 utterance.stage, utterance.stage_confidence = previous
             elif previous is not None:
                 previous = (previous[0], round(previous[1] * _CARRIED_CONFIDENCE_DECAY, 4))
@@ -117,7 +135,8 @@ class KeywordJourneyClassifier:
             utterance.stage = first or OTHER
             utterance.stage_confidence = _BACKFILLED_CONFIDENCE if first else 0.0
 
-    def _assign_issue_types(self, utterances: Sequence[Utterance]) -> None:
+    def assign_issue_types(self, utterances: Sequence[Utterance]) -> None:
+        """Issue type per utterance from its keywords, carried forward within a run of one stage."""
         current: str | None = None
         current_stage: str | None = None
         for utterance in utterances:
