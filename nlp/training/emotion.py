@@ -114,6 +114,13 @@ class Head(torch.nn.Module):
         return self.out(x)
 
 
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto``: CUDA when available, else the CPU."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
 def _rows(x, rows: list[int]) -> torch.Tensor:
     from scipy import sparse
 
@@ -128,10 +135,11 @@ def _rows(x, rows: list[int]) -> torch.Tensor:
 def fit_head(x, examples: Sequence, *, weights: np.ndarray | None = None, soft: np.ndarray | None = None,
              soft_weight: np.ndarray | None = None, hidden: int = 0, epochs: int = 4, lr: float = 0.01,
              batch_size: int = 256, seed: int = 13, init: dict[str, torch.Tensor] | None = None,
-             anchor: float = 0.0, log: Callable[[str], None] | None = None) -> Head:
+             anchor: float = 0.0, log: Callable[[str], None] | None = None, device: str = "cpu") -> Head:
     """A head trained on features ``x`` (dense n×d array or CSR) for ``examples`` with the allowed-set loss, plus
     ``soft_weight`` × cross-entropy to ``soft`` (n×12: 3 sentiment then 9 fine probabilities) where given.
-    ``init``: start from these tensors; ``anchor`` > 0 adds anchor × ‖W − W_init‖² (for few-row fine-tuning)."""
+    ``init``: start from these tensors; ``anchor`` > 0 adds anchor × ‖W − W_init‖² (for few-row fine-tuning).
+    ``device``: where the batches are trained (``auto``: CUDA when available); the head is returned on the CPU."""
     from scipy import sparse
 
     torch.manual_seed(seed)
@@ -139,11 +147,13 @@ def fit_head(x, examples: Sequence, *, weights: np.ndarray | None = None, soft: 
     head = Head(x.shape[1], 0 if sparse.issparse(x) else hidden)
     if init is not None:
         head.load_state_dict(init)
+    dev = resolve_device(device)
+    head.to(dev)
     start = {k: v.detach().clone() for k, v in head.state_dict().items()} if anchor else None
-    s_mask, f_mask, f_weight = (torch.from_numpy(a) for a in masks(examples))
-    weight = torch.from_numpy(weights if weights is not None else np.ones(len(examples), np.float32))
-    soft_t = torch.from_numpy(soft.astype(np.float32)) if soft is not None else None
-    soft_w = torch.from_numpy(soft_weight.astype(np.float32)) if soft_weight is not None else None
+    s_mask, f_mask, f_weight = (torch.from_numpy(a).to(dev) for a in masks(examples))
+    weight = torch.from_numpy(weights if weights is not None else np.ones(len(examples), np.float32)).to(dev)
+    soft_t = torch.from_numpy(soft.astype(np.float32)).to(dev) if soft is not None else None
+    soft_w = torch.from_numpy(soft_weight.astype(np.float32)).to(dev) if soft_weight is not None else None
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     n = x.shape[0]
     steps = max(1, math.ceil(n / batch_size)) * epochs
@@ -154,7 +164,7 @@ def fit_head(x, examples: Sequence, *, weights: np.ndarray | None = None, soft: 
         total = 0.0
         for begin in range(0, n, batch_size):
             rows = sorted(order[begin:begin + batch_size])
-            logits = head(_rows(x, rows))
+            logits = head(_rows(x, rows).to(dev))
             loss = weight[rows] * (set_loss(logits[:, :3], s_mask[rows])
                                    + f_weight[rows] * set_loss(logits[:, 3:], f_mask[rows]))
             if soft_t is not None:
@@ -171,7 +181,7 @@ def fit_head(x, examples: Sequence, *, weights: np.ndarray | None = None, soft: 
         if log:
             log(f"    epoch {epoch + 1}/{epochs}: loss {total / max(n, 1):.4f}")
     head.eval()
-    return head
+    return head.cpu()
 
 
 def head_logits(head: Head, x, batch_size: int = 4096) -> torch.Tensor:
