@@ -46,11 +46,13 @@ class Block:
     lines: list[tuple[int, str]]
 
     def json_path(self, root: Path) -> Path:
-        """The JSON the block's command writes (its ``--json`` argument), relative to the project root."""
+        """The JSON the block's command writes (its last ``--json`` argument: a command of several steps ends with
+        the one whose output holds the figures), relative to the project root."""
         words = shlex.split(self.command)
-        if "--json" not in words or words.index("--json") + 1 >= len(words):
+        at = [i for i, word in enumerate(words) if word == "--json" and i + 1 < len(words)]
+        if not at:
             raise ValueError(f"{self.path}:{self.line}: the figures command names no --json output: {self.command}")
-        return root / words[words.index("--json") + 1]
+        return root / words[at[-1] + 1]
 
 
 def blocks(path: Path) -> list[Block]:
