@@ -148,6 +148,11 @@ class InferencePool:
         return len(self._live)
 
     @property
+    def busy(self) -> int:
+        """Workers holding at least one unanswered batch."""
+        return sum(bool(worker.pending) for worker in self._live)
+
+    @property
     def stalled(self) -> int:
         """Workers holding a batch for longer than ``stall_after_s``."""
         return sum(worker.oldest_pending_s() > self.stall_after_s for worker in self._live)

@@ -33,6 +33,8 @@ class Metrics:
                                    "others come from its cache).", registry=self.registry)
         self.queue_depth = Gauge("journeylens_queue_depth", "Items waiting in a queue.", ["queue"],
                                  registry=self.registry)
+        self.busy_workers = Gauge("journeylens_inference_busy_workers", "Inference workers holding a batch.",
+                                  registry=self.registry)
 
     def watch_queue(self, name: str, depth: Callable[[], int]) -> None:
         self.queue_depth.labels(name).set_function(depth)

@@ -71,6 +71,7 @@ class Runtime:
         self.batcher = MicroBatcher(self.pool, self.settings.batch_max_size, self.settings.batch_max_wait_ms / 1000,
                                     on_batch=self.metrics.observe_batch)
         self.metrics.watch_queue("inference", lambda: self.batcher.depth if self.batcher else 0)
+        self.metrics.busy_workers.set_function(lambda: self.pool.busy if self.pool else 0)
         self.metrics.watch_queue("store_writes", lambda: self.db.depth if self.db else 0)
         self.batcher.start()
         self._loading = asyncio.create_task(self._load_models())

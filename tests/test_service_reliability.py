@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,6 +99,12 @@ def test_deeply_nested_metadata_is_refused_and_honest_callers_keep_their_own_ans
     assert served.client.get("/readyz").status_code == 200
 
 
+def busy_workers(served: Served) -> int:
+    """The service's own count of inference workers holding a batch (``GET /metrics``)."""
+    text = served.client.get("/metrics").text
+    return int(float(re.search(r"^journeylens_inference_busy_workers (\S+)$", text, re.MULTILINE)[1]))
+
+
 def test_a_stalled_worker_fails_readiness_and_is_replaced(served: Served) -> None:
     server = psutil.Process(served.server.process.pid)
     workers = [p for p in server.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
@@ -109,7 +116,10 @@ def test_a_stalled_worker_fails_readiness_and_is_replaced(served: Served) -> Non
     stuck = []
     for i in range(2):  # one batch after the other, so that each stopped worker holds one (an idle one is not stalled)
         stuck.append(waiting.submit(analyze_concurrently, served, range(i, i + 1)))
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while busy_workers(served) < i + 1:  # the batch was sent before the next request can join it
+            assert time.monotonic() < deadline, "the request never reached a worker"
+            time.sleep(0.1)
     deadline = time.monotonic() + 30
     statuses = []
     while time.monotonic() < deadline:
