@@ -48,17 +48,29 @@ DEMO_DB_FIXTURE = """
 def demo_db() -> Path:
     return Path(os.environ["JOURNEYLENS_MUTATION_DEMO_DB"])
 """
+# Tests that only run the code in a subprocess (the CLI, a killed run, Spark) are left out where they would only add
+# time: mutmut maps a mutant to the tests that call its function in the test process, so a test that reaches the
+# code only through a subprocess is never chosen for a mutant (tests/test_ingest_paths.py: every path through the
+# CLI and Spark). BULK_TESTS keeps the in-process tests of tests/test_bulk.py but the ones with two workers (a
+# spawned pool per run: 5-40 s a mutant); see docs/testing.md.
+BULK_TESTS = ["tests/test_bulk.py", "-k", "(counts_reconcile or rerun_is_idempotent or duplicate_ids or resumes "
+              "or rows_cannot_be_built) and not workers"]
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "redact": (["nlp/steps/redact.py"], ["tests/test_redact.py"]),
+    "redact": (["nlp/steps/redact.py", "nlp/ids.py"], ["tests/test_redact.py"]),
     "readers": (["nlp/readers/*.py"], ["tests/test_readers.py"]),
-    "bulk": (["nlp/ingest/local.py"], ["tests/test_bulk.py"]),
-    "store": (["nlp/store.py"], ["tests/test_bulk.py", "tests/test_analytics.py", *NOT_DEMO]),
+    "bulk": (["nlp/ingest/local.py", "nlp/ingest/run.py"], BULK_TESTS),
+    "store": (["nlp/store.py"], ["tests/test_bulk.py", "tests/test_analytics.py", "-k",
+                                 "(counts_reconcile or rerun_is_idempotent or duplicate_ids or resumes "
+                                 "or rows_cannot_be_built) and not workers or test_analytics and not demo_ "
+                                 "and not cli_reports"]),
     "contacts": (["nlp/analytics/contacts.py"], ["tests/test_analytics.py", *NOT_DEMO]),
-    "nev": (["nlp/analytics/nev.py"], ["tests/test_analytics.py", *NOT_DEMO]),
+    "nev": (["nlp/analytics/nev.py"], ["tests/test_analytics.py", "tests/test_nev.py", "-k",
+                                       "not demo_ and not cli_reports and not service_answers"]),
     "trends": (["nlp/analytics/trends.py"], ["tests/test_analytics.py", *NOT_DEMO]),
     "analytics": (["nlp/analytics/contacts.py", "nlp/analytics/nev.py", "nlp/analytics/trends.py"],
                   ["tests/test_analytics.py", *NOT_DEMO]),
-    "pipeline": (["nlp/pipeline.py"], ["tests/test_journey.py", "tests/test_stages.py"]),
+    "pipeline": (["nlp/pipeline.py"], ["tests/test_journey.py", "tests/test_stages.py",
+                                       "tests/test_pii_scan.py::test_the_pipeline_makes_every_field_safe"]),
 }
 # What the copy needs besides the mutated package: the tests import service/, read models/ and data/.
 COPY = ["nlp", "service", "tests", "models", "data", "pyproject.toml"]
@@ -81,8 +93,10 @@ def mutmut_section(module: str, with_demo: bool = False) -> str:
 
 def selection(module: str, with_demo: bool) -> tuple[list[str], list[str]]:
     files, tests = MODULES[module]
-    if with_demo and tests[-2:] == NOT_DEMO:
-        tests = tests[:-2]
+    if with_demo and "-k" in tests:  # keep the demo tests: drop their deselection from the -k expression
+        at = tests.index("-k")
+        expression = tests[at + 1].replace(f" and {NOT_DEMO[1]}", "").replace(f"{NOT_DEMO[1]} and ", "")
+        tests = tests[:at] + tests[at + 2:] if expression == NOT_DEMO[1] else [*tests[:at + 1], expression]
     return files, tests
 
 
