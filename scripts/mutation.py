@@ -53,15 +53,18 @@ def demo_db() -> Path:
 # runs longer (tests/test_ingest_paths.py: every path through the CLI and Spark). BULK keeps the tests of
 # tests/test_bulk.py that call score_archive in the test process, without the ones that spawn two workers and one
 # of the three overlapping-export cases, so that a mutant no test kills costs under 20 s; STORE adds the
-# transaction test (a run killed inside a batch write, then resumed).
+# transaction test (a run killed inside a batch write, then resumed) and the two tests of tests/test_vendor_formats.py
+# that read the vendor's sentiment and issues back from a store.
 BULK = ("counts_reconcile or rerun_is_idempotent or in_one_run or across-batches or resumes "
         "or rows_cannot_be_built or inside_the_input_folder")
-STORE = f"{BULK} or inside_a_batch_write or test_analytics and {NOT_DEMO[1]}"
+STORE = (f"{BULK} or inside_a_batch_write or agreement_with_the_vendors or vendor_issues_and_categories "
+         f"or test_analytics and {NOT_DEMO[1]}")
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "redact": (["nlp/steps/redact.py", "nlp/ids.py"], ["tests/test_redact.py"]),
     "readers": (["nlp/readers/*.py"], ["tests/test_readers.py"]),
     "bulk": (["nlp/ingest/local.py", "nlp/ingest/run.py"], ["tests/test_bulk.py", "-k", BULK]),
-    "store": (["nlp/store.py"], ["tests/test_bulk.py", "tests/test_analytics.py", "-k", STORE]),
+    "store": (["nlp/store.py"], ["tests/test_bulk.py", "tests/test_analytics.py", "tests/test_vendor_formats.py", "-k",
+                                 STORE]),
     "contacts": (["nlp/analytics/contacts.py"], ["tests/test_analytics.py", *NOT_DEMO]),
     "nev": (["nlp/analytics/nev.py"], ["tests/test_analytics.py", "tests/test_nev.py", "-k",
                                        "not demo_ and not cli_reports and not service_answers"]),
