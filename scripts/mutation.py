@@ -159,6 +159,13 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant workers (default 1)")
     parser.add_argument("--report", action="store_true", help="print the results of the last run, run nothing")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--mutants", nargs="+", metavar="GLOB",
+                        help="run only the mutants whose names match (mutmut's names, e.g. 'nlp.store.xǁStoreǁ*'); "
+                        "the others are reported as not checked unless an earlier run in --resume's work directory "
+                        "checked them")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the work directory of an earlier (interrupted) run and its results: mutmut "
+                        "runs the mutants that have none yet (or those --mutants names, again)")
     parser.add_argument("--demo-db", type=Path, help="a scored demo store (`journeylens demo --db PATH`): keep the "
                         "tests that need it instead of deselecting them")
     args = parser.parse_args()
@@ -169,11 +176,13 @@ def main() -> None:
     workdir = args.workdir or Path("/tmp/journeylens-mutation") / args.module
     seconds = None
     if not args.report:
-        prepare(args.module, workdir, args.demo_db)
+        if not (args.resume and (workdir / "mutants").is_dir()):
+            prepare(args.module, workdir, args.demo_db)
         started = time.perf_counter()
         print(f"mutmut run in {workdir} (progress in {workdir / 'mutmut-run.log'})", flush=True)
-        with (workdir / "mutmut-run.log").open("w") as log:
-            code = mutmut(workdir, "run", "--max-children", str(args.max_children), log=log, demo_db=args.demo_db)
+        with (workdir / "mutmut-run.log").open("a" if args.resume else "w") as log:
+            code = mutmut(workdir, "run", "--max-children", str(args.max_children), *(args.mutants or ()), log=log,
+                          demo_db=args.demo_db)
         seconds = time.perf_counter() - started
         if code != 0:
             raise SystemExit(f"mutmut run exited {code} (in {workdir})")
