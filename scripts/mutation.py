@@ -124,6 +124,19 @@ def prepare(module: str, workdir: Path, demo_db: Path | None = None) -> None:
         conftest.write_text(conftest.read_text(encoding="utf-8") + DEMO_DB_FIXTURE, encoding="utf-8")
 
 
+def refresh(workdir: Path, demo_db: Path | None = None) -> None:
+    """Bring the copy's code and tests up to date for ``--resume``, keeping its ``pyproject.toml``: mutmut keeps
+    the results of mutants whose function did not change and maps new tests, but a changed ``[tool.mutmut]``
+    section throws every result away."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.duckdb", "*.duckdb.wal")
+    for name in COPY:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, workdir / name, ignore=ignore, dirs_exist_ok=True)
+    if demo_db is not None:
+        conftest = workdir / "tests" / "conftest.py"
+        conftest.write_text(conftest.read_text(encoding="utf-8") + DEMO_DB_FIXTURE, encoding="utf-8")
+
+
 def mutmut(workdir: Path, *args: str, log=None, demo_db: Path | None = None) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "HF_HUB_OFFLINE": "1"}
     env.pop("PYTHONPATH", None)  # the copy's mutants/ must be what the tests import
@@ -164,8 +177,9 @@ def main() -> None:
                         "the others are reported as not checked unless an earlier run in --resume's work directory "
                         "checked them")
     parser.add_argument("--resume", action="store_true",
-                        help="keep the work directory of an earlier (interrupted) run and its results: mutmut "
-                        "runs the mutants that have none yet (or those --mutants names, again)")
+                        help="keep the work directory of an earlier (interrupted) run and its results, with the "
+                        "code and tests brought up to date: mutmut runs the mutants that have no result yet (or those "
+                        "--mutants names, again)")
     parser.add_argument("--demo-db", type=Path, help="a scored demo store (`journeylens demo --db PATH`): keep the "
                         "tests that need it instead of deselecting them")
     args = parser.parse_args()
@@ -176,7 +190,9 @@ def main() -> None:
     workdir = args.workdir or Path("/tmp/journeylens-mutation") / args.module
     seconds = None
     if not args.report:
-        if not (args.resume and (workdir / "mutants").is_dir()):
+        if args.resume and (workdir / "mutants").is_dir():
+            refresh(workdir, args.demo_db)
+        else:
             prepare(args.module, workdir, args.demo_db)
         started = time.perf_counter()
         print(f"mutmut run in {workdir} (progress in {workdir / 'mutmut-run.log'})", flush=True)
