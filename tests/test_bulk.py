@@ -9,14 +9,17 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from nlp.config import PipelineConfig
 from nlp.ingest.local import score_archive
 from nlp.ingest.run import quarantine_path_for
+from nlp.store import Store
 
 PHONE, ID_NUMBER, CARD, EMAIL = "13912345678", "11010519491231002X", "6222021234567894", "li.lei@example.com"
 
@@ -435,7 +438,11 @@ def test_a_record_whose_rows_cannot_be_built_is_quarantined_and_its_batch_stored
     assert (counts.read, counts.scored, counts.quarantined) == (2, 1, 1)
     assert rows(db, "SELECT transcript_id FROM transcripts") == [("c0001",)]
     [entry] = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
-    assert entry["source"].endswith("day\\udcff.jsonl") and entry["reason"].startswith("row conversion error")
+    assert entry["source"].endswith("day\\udcff.jsonl") and entry["location"] == "line 1"
+    assert entry["reason"].startswith("row conversion error: UnicodeEncodeError: 'utf-8' codec can't encode")
+    raw = json.loads(entry["raw"])  # the transcript as read, to fix and score again
+    assert (raw["id"], [turn["text"] for turn in raw["turns"]]) == (
+        "c0002", [turn["text"] for turn in transcript(2)["turns"]])
 
 
 def test_a_line_of_brackets_is_quarantined_end_to_end(tmp_path: Path) -> None:
@@ -456,3 +463,110 @@ def test_records_kept_after_a_repair_are_counted_and_say_what_was_repaired(tmp_p
     assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
     assert rows(db, "SELECT transcript_id, started_at IS NULL, json_array_length(metadata, '$.warnings') "
                     "FROM transcripts ORDER BY 1") == [("c0001", True, 1), ("c0002", False, None), ("c0003", False, 1)]
+
+
+# The CLI tests above score in a subprocess; these check the same promises in the test process, where a change to
+# the ingest code is seen by every test that runs it (mutation testing: scripts/mutation.py bulk).
+def test_counts_reconcile_and_a_quarantined_record_is_written_redacted_with_place_and_reason(tmp_path: Path) -> None:
+    pii = f"我电话{PHONE}，邮箱{EMAIL}"
+    path = write_jsonl(tmp_path / f"回拨{PHONE}.jsonl", [
+        transcript(1), '{"id": "c0002", "turns": [{"speaker": "customer", "text": "' + pii + '"}', transcript(3),
+        '{"id": "c0004" "turns": []}'])  # the same kind of problem, in another batch
+    db = tmp_path / "cx.duckdb"
+    summary = score_archive([path], db, batch_size=2)
+    assert (summary.counts.read, summary.counts.scored, summary.counts.quarantined) == (4, 2, 2)
+    reason = "invalid JSON: Expecting ',' delimiter (column N); each line must be one complete JSON object"
+    assert summary.reasons == [(reason, 2)] and summary.counts.reasons == {reason: 2}
+    assert summary.quarantine_path == quarantine_path_for(db)
+    text = quarantine_path_for(db).read_text(encoding="utf-8")
+    assert "我电话<PHONE>，邮箱<EMAIL>" in text  # readable as written, not \\u escapes
+    entry, other = [json.loads(line) for line in text.splitlines()]
+    assert (other["location"], other["raw"]) == ("line 4", '{"id": "c0004" "turns": []}')
+    assert entry == {
+        "run_id": summary.run_id, "at": entry["at"], "source": str(tmp_path / "回拨<PHONE>.jsonl"),
+        "location": "line 2", "reason": "line 2: " + reason.replace("column N", "column 97"),
+        "raw": '{"id": "c0002", "turns": [{"speaker": "customer", "text": "我电话<PHONE>，邮箱<EMAIL>"}'}
+    assert abs(datetime.now(UTC) - datetime.fromisoformat(entry["at"])) < timedelta(minutes=10)  # when, in UTC
+    assert rows(db, "SELECT inputs FROM runs") == [(json.dumps([str(tmp_path / "回拨<PHONE>.jsonl")],
+                                                              ensure_ascii=False),)]
+
+
+def test_counts_reconcile_with_records_kept_after_a_repair(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "calls.jsonl", [transcript(1, started_at="soon"), transcript(2),
+                                                  json.dumps(transcript(3, text="ab\ud83d"))])
+    db = tmp_path / "cx.duckdb"
+    counts = score_archive([path], db, batch_size=1).counts
+    assert (counts.read, counts.scored, counts.repaired, counts.quarantined) == (3, 3, 2, 0)
+    assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
+    again = score_archive([path], db).counts  # skipped records are counted as repaired again: they were read so
+    assert (again.read, again.skipped, again.repaired) == (3, 3, 2)
+
+
+def test_counts_reconcile_batch_by_batch_in_the_progress_reports(tmp_path: Path) -> None:
+    """A batch is what one transaction writes and what progress reports: ``batch_size`` records, not one more."""
+    path = write_jsonl(tmp_path / "calls.jsonl", [transcript(i) for i in range(5)])
+    reads: list[tuple[int, int]] = []
+    score_archive([path], tmp_path / "cx.duckdb", batch_size=2,
+                  progress=lambda position, counts: reads.append((counts.read, counts.scored)))
+    assert reads == [(2, 2), (4, 4), (5, 5), (5, 5)]
+    broken = write_jsonl(tmp_path / "broken.jsonl", ["{oops"] * 3)  # rejections make batches of the same size
+    reads.clear()
+    score_archive([broken], tmp_path / "cx.duckdb", batch_size=2,
+                  progress=lambda position, counts: reads.append((counts.read, counts.quarantined)))
+    assert reads == [(2, 2), (3, 3), (3, 3)]
+
+
+def test_counts_reconcile_on_an_input_without_records(tmp_path: Path) -> None:
+    """A folder with nothing to read yet (an export still to come) is a completed run of nothing."""
+    db = tmp_path / "cx.duckdb"
+    (tmp_path / "exports").mkdir()
+    summary = score_archive([tmp_path / "exports"], db)
+    assert (summary.counts.read, summary.counts.scored, summary.quarantine_path) == (0, 0, None)
+    assert rows(db, "SELECT status, n_read, n_scored FROM runs") == [("completed", 0, 0)]
+
+
+def test_the_store_own_files_inside_the_input_folder_are_never_read(tmp_path: Path, archive: Path) -> None:
+    db = archive / "cx.duckdb"
+    own = [archive / "cx.duckdb.quarantine.jsonl", archive / "cx.quarantine.jsonl",  # today's and the old name
+           archive / "cx.duckdb.wal", archive / "cx.duckdb.tmp" / "spill.jsonl"]  # DuckDB's log, its temp folder
+    (archive / "cx.duckdb.tmp").mkdir()
+    for path in own:
+        write_jsonl(path, ["{oops"])
+    summary = score_archive([archive], db)
+    assert sorted(summary.own_files) == sorted(own)
+    assert (summary.counts.read, summary.counts.scored, summary.counts.quarantined) == (50, 50, 0)
+
+
+def test_rerun_is_idempotent_after_a_batch_write_that_failed_midway(tmp_path: Path) -> None:
+    """``write_tables`` deletes a re-scored transcript's rows and inserts the new ones in one transaction: when an
+    insert fails after the transcripts table's, the old version is still there, whole, and the store still writes."""
+    db = tmp_path / "cx.duckdb"
+    score_archive([write_jsonl(tmp_path / "calls.jsonl", [transcript(1), transcript(2)])], db)
+    with Store(db) as store:
+        def stored() -> list[list[tuple]]:
+            return [store.con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+                    for name in ("transcripts", "utterances", "segments", "promises")]
+
+        before = stored()
+        transcripts = store.con.sql("SELECT * FROM transcripts WHERE transcript_id = 'c0001'").to_arrow_table()
+        utterances = store.con.sql("SELECT * FROM utterances WHERE transcript_id = 'c0001'").to_arrow_table()
+        broken = utterances.set_column(utterances.schema.get_field_index("utterance_index"), "utterance_index",
+                                       pa.array(["not a number"] * utterances.num_rows))
+        empty = pa.table({})
+        with pytest.raises(duckdb.ConversionException):
+            store.write_tables((transcripts, broken, empty, empty, empty), ["c0001"])
+        assert stored() == before
+        store.write_tables((transcripts, utterances, empty, empty, empty), ["c0001"])  # the store still writes
+        assert stored()[:2] == before[:2]
+
+
+def test_export_writes_every_row_of_a_table_to_any_path(tmp_path: Path) -> None:
+    db = tmp_path / "cx.duckdb"
+    score_archive([write_jsonl(tmp_path / "calls.jsonl", [transcript(1), transcript(2)])], db)
+    out = tmp_path / "it's a folder" / "utterances.parquet"  # a quote in the path, a folder to create
+    with Store(db) as store:
+        assert store.export_parquet("utterances", out) == out
+        with pytest.raises(ValueError, match="unknown table 'utterance'"):
+            store.export_parquet("utterance", tmp_path / "x.parquet")
+    exported = duckdb.sql(f"SELECT * FROM read_parquet('{str(out).replace(chr(39), chr(39) * 2)}') ORDER BY ALL")
+    assert exported.fetchall() == rows(db, "SELECT * FROM utterances ORDER BY ALL") != []
