@@ -489,6 +489,10 @@ def test_counts_reconcile_and_a_quarantined_record_is_written_redacted_with_plac
     assert abs(datetime.now(UTC) - datetime.fromisoformat(entry["at"])) < timedelta(minutes=10)  # when, in UTC
     assert rows(db, "SELECT inputs FROM runs") == [(json.dumps([str(tmp_path / "回拨<PHONE>.jsonl")],
                                                               ensure_ascii=False),)]
+    again = score_archive([path], db, batch_size=2)  # score appends: the first run's entries stay
+    entries = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
+    assert [(e["run_id"], e["location"]) for e in entries] == [
+        (summary.run_id, "line 2"), (summary.run_id, "line 4"), (again.run_id, "line 2"), (again.run_id, "line 4")]
 
 
 def test_counts_reconcile_with_records_kept_after_a_repair(tmp_path: Path) -> None:
