@@ -19,6 +19,7 @@ import pytest
 from nlp.config import PipelineConfig
 from nlp.ingest.local import score_archive
 from nlp.ingest.run import quarantine_path_for
+from nlp.pipeline import Pipeline
 from nlp.store import Store
 
 PHONE, ID_NUMBER, CARD, EMAIL = "13912345678", "11010519491231002X", "6222021234567894", "li.lei@example.com"
@@ -502,6 +503,8 @@ def test_counts_reconcile_with_records_kept_after_a_repair(tmp_path: Path) -> No
     counts = score_archive([path], db, batch_size=1).counts
     assert (counts.read, counts.scored, counts.repaired, counts.quarantined) == (3, 3, 2, 0)
     assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
+    [(versions,)] = rows(db, "SELECT model_versions FROM runs")  # what produced the scores, kept with the run
+    assert json.loads(versions) == Pipeline(PipelineConfig()).model_versions
     again = score_archive([path], db).counts  # skipped records are counted as repaired again: they were read so
     assert (again.read, again.skipped, again.repaired) == (3, 3, 2)
 
