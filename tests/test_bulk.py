@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -494,6 +495,7 @@ def test_counts_reconcile_and_a_quarantined_record_is_written_redacted_with_plac
     entries = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
     assert [(e["run_id"], e["location"]) for e in entries] == [
         (summary.run_id, "line 2"), (summary.run_id, "line 4"), (again.run_id, "line 2"), (again.run_id, "line 4")]
+    assert rows(db, "SELECT run_id FROM runs ORDER BY started_at") == [(summary.run_id,), (again.run_id,)]
 
 
 def test_counts_reconcile_with_records_kept_after_a_repair(tmp_path: Path) -> None:
@@ -503,10 +505,24 @@ def test_counts_reconcile_with_records_kept_after_a_repair(tmp_path: Path) -> No
     counts = score_archive([path], db, batch_size=1).counts
     assert (counts.read, counts.scored, counts.repaired, counts.quarantined) == (3, 3, 2, 0)
     assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
-    [(versions,)] = rows(db, "SELECT model_versions FROM runs")  # what produced the scores, kept with the run
-    assert json.loads(versions) == Pipeline(PipelineConfig()).model_versions
-    again = score_archive([path], db).counts  # skipped records are counted as repaired again: they were read so
+    [(command, versions, fingerprint)] = rows(db, "SELECT command, model_versions, fingerprint FROM runs")
+    pipeline = Pipeline(PipelineConfig())  # what produced the scores, kept with the run
+    assert (command, json.loads(versions), fingerprint) == ("score", pipeline.model_versions, pipeline.fingerprint)
+    again = score_archive([path], db).counts  # skipped records are counted as repaired again: they were read again
     assert (again.read, again.skipped, again.repaired) == (3, 3, 2)
+
+
+@pytest.mark.parametrize("batch_size", [64, 3, 1], ids=["one-batch", "batches-of-3", "batches-of-1"])
+def test_counts_reconcile_in_one_run_over_overlapping_exports(tmp_path: Path, batch_size: int) -> None:
+    """The in-process twin of the CLI test above: day2 repeats c1 unchanged (skipped) and c8…c10 changed (the
+    day1 records replaced), in one batch or across batches."""
+    archive, db = overlapping_exports(tmp_path / "exports"), tmp_path / "cx.duckdb"
+    counts = score_archive([archive], db, batch_size=batch_size).counts
+    assert (counts.read, counts.scored, counts.skipped, counts.replaced, counts.quarantined) == (24, 20, 1, 3, 0)
+    assert rows(db, "SELECT n_read, n_scored, n_skipped, n_replaced FROM runs") == [(24, 20, 1, 3)]
+    assert rows(db, "SELECT transcript_id, emotion FROM utterances WHERE utterance_index = 0 AND transcript_id "
+                    "IN ('c0001', 'c0007', 'c0008', 'c0010') ORDER BY 1") == [
+        ("c0001", "frustration"), ("c0007", "frustration"), ("c0008", "disappointment"), ("c0010", "disappointment")]
 
 
 def test_counts_reconcile_batch_by_batch_in_the_progress_reports(tmp_path: Path) -> None:
@@ -532,15 +548,20 @@ def test_counts_reconcile_on_an_input_without_records(tmp_path: Path) -> None:
     assert rows(db, "SELECT status, n_read, n_scored FROM runs") == [("completed", 0, 0)]
 
 
-def test_the_store_own_files_inside_the_input_folder_are_never_read(tmp_path: Path, archive: Path) -> None:
+def test_the_store_own_files_inside_the_input_folder_are_never_read(tmp_path: Path, archive: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     db = archive / "cx.duckdb"
     own = [archive / "cx.duckdb.quarantine.jsonl", archive / "cx.quarantine.jsonl",  # today's and the old name
            archive / "cx.duckdb.wal", archive / "cx.duckdb.tmp" / "spill.jsonl"]  # DuckDB's log, its temp folder
     (archive / "cx.duckdb.tmp").mkdir()
     for path in own:
         write_jsonl(path, ["{oops"])
-    summary = score_archive([archive], db)
+    with caplog.at_level(logging.WARNING, logger="nlp.ingest.local"):
+        summary = score_archive([archive], db)
     assert sorted(summary.own_files) == sorted(own)
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "nlp.ingest.local"]
+    prefix = "not reading the store's own files: "
+    assert warning.startswith(prefix) and sorted(warning[len(prefix):].split(", ")) == sorted(map(str, own))
     assert (summary.counts.read, summary.counts.scored, summary.counts.quarantined) == (50, 50, 0)
 
 
