@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from nlp.config import PipelineConfig
 from nlp.ingest.local import score_archive
 from nlp.ingest.run import quarantine_path_for
+from nlp.pipeline import Pipeline
+from nlp.store import Store
 
 PHONE, ID_NUMBER, CARD, EMAIL = "13912345678", "11010519491231002X", "6222021234567894", "li.lei@example.com"
 
@@ -445,7 +450,11 @@ def test_a_record_whose_rows_cannot_be_built_is_quarantined_and_its_batch_stored
     assert (counts.read, counts.scored, counts.quarantined) == (2, 1, 1)
     assert rows(db, "SELECT transcript_id FROM transcripts") == [("c0001",)]
     [entry] = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
-    assert entry["source"].endswith("day\\udcff.jsonl") and entry["reason"].startswith("row conversion error")
+    assert entry["source"].endswith("day\\udcff.jsonl") and entry["location"] == "line 1"
+    assert entry["reason"].startswith("row conversion error: UnicodeEncodeError: 'utf-8' codec can't encode")
+    raw = json.loads(entry["raw"])  # the transcript as read, to fix and score again
+    assert (raw["id"], [turn["text"] for turn in raw["turns"]]) == (
+        "c0002", [turn["text"] for turn in transcript(2)["turns"]])
 
 
 def test_a_line_of_brackets_is_quarantined_end_to_end(tmp_path: Path) -> None:
@@ -466,3 +475,136 @@ def test_records_kept_after_a_repair_are_counted_and_say_what_was_repaired(tmp_p
     assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
     assert rows(db, "SELECT transcript_id, started_at IS NULL, json_array_length(metadata, '$.warnings') "
                     "FROM transcripts ORDER BY 1") == [("c0001", True, 1), ("c0002", False, None), ("c0003", False, 1)]
+
+
+# The CLI tests above score in a subprocess; these check the same promises in the test process, where a change to
+# the ingest code is seen by every test that runs it (mutation testing: scripts/mutation.py bulk).
+def test_counts_reconcile_and_a_quarantined_record_is_written_redacted_with_place_and_reason(tmp_path: Path) -> None:
+    pii = f"我电话{PHONE}，邮箱{EMAIL}"
+    path = write_jsonl(tmp_path / f"回拨{PHONE}.jsonl", [
+        transcript(1), '{"id": "c0002", "turns": [{"speaker": "customer", "text": "' + pii + '"}', transcript(3),
+        '{"id": "c0004" "turns": []}'])  # the same kind of problem, in another batch
+    db = tmp_path / "cx.duckdb"
+    summary = score_archive([path], db, batch_size=2)
+    assert (summary.counts.read, summary.counts.scored, summary.counts.quarantined) == (4, 2, 2)
+    reason = "invalid JSON: Expecting ',' delimiter (column N); each line must be one complete JSON object"
+    assert summary.reasons == [(reason, 2)] and summary.counts.reasons == {reason: 2}
+    assert summary.quarantine_path == quarantine_path_for(db)
+    text = quarantine_path_for(db).read_text(encoding="utf-8")
+    assert "我电话<PHONE>，邮箱<EMAIL>" in text  # readable as written, not \\u escapes
+    entry, other = [json.loads(line) for line in text.splitlines()]
+    assert (other["location"], other["raw"]) == ("line 4", '{"id": "c0004" "turns": []}')
+    assert entry == {
+        "run_id": summary.run_id, "at": entry["at"], "source": str(tmp_path / "回拨<PHONE>.jsonl"),
+        "location": "line 2", "reason": "line 2: " + reason.replace("column N", "column 97"),
+        "raw": '{"id": "c0002", "turns": [{"speaker": "customer", "text": "我电话<PHONE>，邮箱<EMAIL>"}'}
+    assert abs(datetime.now(UTC) - datetime.fromisoformat(entry["at"])) < timedelta(minutes=10)  # when, in UTC
+    assert rows(db, "SELECT inputs FROM runs") == [(json.dumps([str(tmp_path / "回拨<PHONE>.jsonl")],
+                                                              ensure_ascii=False),)]
+    again = score_archive([path], db, batch_size=2)  # score appends: the first run's entries stay
+    entries = [json.loads(line) for line in quarantine_path_for(db).read_text(encoding="utf-8").splitlines()]
+    assert [(e["run_id"], e["location"]) for e in entries] == [
+        (summary.run_id, "line 2"), (summary.run_id, "line 4"), (again.run_id, "line 2"), (again.run_id, "line 4")]
+    assert rows(db, "SELECT run_id FROM runs ORDER BY started_at") == [(summary.run_id,), (again.run_id,)]
+
+
+def test_counts_reconcile_with_records_kept_after_a_repair(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "calls.jsonl", [transcript(1, started_at="soon"), transcript(2),
+                                                  json.dumps(transcript(3, text="ab\ud83d"))])
+    db = tmp_path / "cx.duckdb"
+    counts = score_archive([path], db, batch_size=1).counts
+    assert (counts.read, counts.scored, counts.repaired, counts.quarantined) == (3, 3, 2, 0)
+    assert rows(db, "SELECT n_read, n_scored, n_repaired FROM runs") == [(3, 3, 2)]
+    [(command, versions, fingerprint)] = rows(db, "SELECT command, model_versions, fingerprint FROM runs")
+    pipeline = Pipeline(PipelineConfig())  # what produced the scores, kept with the run
+    assert (command, json.loads(versions), fingerprint) == ("score", pipeline.model_versions, pipeline.fingerprint)
+    again = score_archive([path], db).counts  # skipped records are counted as repaired again: they were read again
+    assert (again.read, again.skipped, again.repaired) == (3, 3, 2)
+
+
+@pytest.mark.parametrize("batch_size", [64, 3, 1], ids=["one-batch", "batches-of-3", "batches-of-1"])
+def test_counts_reconcile_in_one_run_over_overlapping_exports(tmp_path: Path, batch_size: int) -> None:
+    """The in-process twin of the CLI test above: day2 repeats c1 unchanged (skipped) and c8…c10 changed (the
+    day1 records replaced), in one batch or across batches."""
+    archive, db = overlapping_exports(tmp_path / "exports"), tmp_path / "cx.duckdb"
+    counts = score_archive([archive], db, batch_size=batch_size).counts
+    assert (counts.read, counts.scored, counts.skipped, counts.replaced, counts.quarantined) == (24, 20, 1, 3, 0)
+    assert rows(db, "SELECT n_read, n_scored, n_skipped, n_replaced FROM runs") == [(24, 20, 1, 3)]
+    assert rows(db, "SELECT transcript_id, emotion FROM utterances WHERE utterance_index = 0 AND transcript_id "
+                    "IN ('c0001', 'c0007', 'c0008', 'c0010') ORDER BY 1") == [
+        ("c0001", "frustration"), ("c0007", "frustration"), ("c0008", "disappointment"), ("c0010", "disappointment")]
+
+
+def test_counts_reconcile_batch_by_batch_in_the_progress_reports(tmp_path: Path) -> None:
+    """A batch is what one transaction writes and what progress reports: ``batch_size`` records, not one more."""
+    path = write_jsonl(tmp_path / "calls.jsonl", [transcript(i) for i in range(5)])
+    reads: list[tuple[int, int]] = []
+    score_archive([path], tmp_path / "cx.duckdb", batch_size=2,
+                  progress=lambda position, counts: reads.append((counts.read, counts.scored)))
+    assert reads == [(2, 2), (4, 4), (5, 5), (5, 5)]
+    broken = write_jsonl(tmp_path / "broken.jsonl", ["{oops"] * 3)  # rejections make batches of the same size
+    reads.clear()
+    score_archive([broken], tmp_path / "cx.duckdb", batch_size=2,
+                  progress=lambda position, counts: reads.append((counts.read, counts.quarantined)))
+    assert reads == [(2, 2), (3, 3), (3, 3)]
+
+
+def test_counts_reconcile_on_an_input_without_records(tmp_path: Path) -> None:
+    """A folder with nothing to read yet (an export still to come) is a completed run of nothing."""
+    db = tmp_path / "cx.duckdb"
+    (tmp_path / "exports").mkdir()
+    summary = score_archive([tmp_path / "exports"], db)
+    assert (summary.counts.read, summary.counts.scored, summary.quarantine_path) == (0, 0, None)
+    assert rows(db, "SELECT status, n_read, n_scored FROM runs") == [("completed", 0, 0)]
+
+
+def test_the_store_own_files_inside_the_input_folder_are_never_read(tmp_path: Path, archive: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    db = archive / "cx.duckdb"
+    own = [archive / "cx.duckdb.quarantine.jsonl", archive / "cx.quarantine.jsonl",  # today's and the old name
+           archive / "cx.duckdb.wal", archive / "cx.duckdb.tmp" / "spill.jsonl"]  # DuckDB's log, its temp folder
+    (archive / "cx.duckdb.tmp").mkdir()
+    for path in own:
+        write_jsonl(path, ["{oops"])
+    with caplog.at_level(logging.WARNING, logger="nlp.ingest.local"):
+        summary = score_archive([archive], db)
+    assert sorted(summary.own_files) == sorted(own)
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "nlp.ingest.local"]
+    prefix = "not reading the store's own files: "
+    assert warning.startswith(prefix) and sorted(warning[len(prefix):].split(", ")) == sorted(map(str, own))
+    assert (summary.counts.read, summary.counts.scored, summary.counts.quarantined) == (50, 50, 0)
+
+
+def test_rerun_is_idempotent_after_a_batch_write_that_failed_midway(tmp_path: Path) -> None:
+    """``write_tables`` deletes a re-scored transcript's rows and inserts the new ones in one transaction: when an
+    insert fails after the transcripts table's, the old version is still there, whole, and the store still writes."""
+    db = tmp_path / "cx.duckdb"
+    score_archive([write_jsonl(tmp_path / "calls.jsonl", [transcript(1), transcript(2)])], db)
+    with Store(db) as store:
+        def stored() -> list[list[tuple]]:
+            return [store.con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+                    for name in ("transcripts", "utterances", "segments", "promises")]
+
+        before = stored()
+        transcripts = store.con.sql("SELECT * FROM transcripts WHERE transcript_id = 'c0001'").to_arrow_table()
+        utterances = store.con.sql("SELECT * FROM utterances WHERE transcript_id = 'c0001'").to_arrow_table()
+        broken = utterances.set_column(utterances.schema.get_field_index("utterance_index"), "utterance_index",
+                                       pa.array(["not a number"] * utterances.num_rows))
+        empty = pa.table({})
+        with pytest.raises(duckdb.ConversionException):
+            store.write_tables((transcripts, broken, empty, empty, empty), ["c0001"])
+        assert stored() == before
+        store.write_tables((transcripts, utterances, empty, empty, empty), ["c0001"])  # the store still writes
+        assert stored()[:2] == before[:2]
+
+
+def test_export_writes_every_row_of_a_table_to_any_path(tmp_path: Path) -> None:
+    db = tmp_path / "cx.duckdb"
+    score_archive([write_jsonl(tmp_path / "calls.jsonl", [transcript(1), transcript(2)])], db)
+    out = tmp_path / "it's a folder" / "utterances.parquet"  # a quote in the path, a folder to create
+    with Store(db) as store:
+        assert store.export_parquet("utterances", out) == out
+        with pytest.raises(ValueError, match="unknown table 'utterance'"):
+            store.export_parquet("utterance", tmp_path / "x.parquet")
+    exported = duckdb.sql(f"SELECT * FROM read_parquet('{str(out).replace(chr(39), chr(39) * 2)}') ORDER BY ALL")
+    assert exported.fetchall() == rows(db, "SELECT * FROM utterances ORDER BY ALL") != []

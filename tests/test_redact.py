@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from nlp.steps.redact import Redactor
+from nlp.steps.redact import Redactor, map_strings
 
 redact = Redactor()
 
@@ -88,6 +88,53 @@ def test_pseudonymize_is_stable_across_widths_and_keeps_other_ids() -> None:
     assert redact.pseudonymize("CX-20260801-000053") == "CX-20260801-000053"
     assert redact.pseudonymize(None) is None
 
+
+
+def test_the_pseudonym_is_the_one_earlier_runs_stored() -> None:
+    """The token is stored as transcript and customer id: another token for the same number (a longer slice of
+    the hash, another encoding) would split a customer's contacts between old and new runs and make a rerun
+    store every PII id a second time instead of skipping it."""
+    assert redact.pseudonymize("13812345678") == "pii-38aed9048140b0e4"
+    assert redact.pseudonymize("１３８ １２３４ ５６７８") == redact.pseudonymize("138 1234 5678")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an ID-shaped number that is not an ID (no birth date), then an ID
+        ("订单号 123456789012345678 身份证 11010519491231002X", "订单号 123456789012345678 身份证 <ID>"),
+        # a card-shaped number that fails Luhn, then a card
+        ("卡号 6222021234567890 和 6222021234567894", "卡号 6222021234567890 和 <CARD>"),
+    ],
+)
+def test_a_rejected_lookalike_does_not_end_the_search(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("邮箱a@x.com 电话13812345678", "邮箱<EMAIL> 电话<PHONE>"),
+        ("a@x.com b@y.com 电话13812345678", "<EMAIL> <EMAIL> 电话<PHONE>"),
+    ],
+)
+def test_kinds_after_a_replacement_are_found_at_their_place(text: str, expected: str) -> None:
+    """Each kind matches on the view left by the kinds before it: the view must stay aligned with the text."""
+    assert redact(text) == expected
+
+
+def test_map_strings_cleans_every_string_and_key_and_keeps_the_rest() -> None:
+    metadata = {"回拨13812345678": ["a@x.com", 3, ("13912345678",)], 7: None, "k": {"邮箱 b@y.com": 1.5}}
+    assert map_strings(metadata, redact) == {
+        "回拨<PHONE>": ["<EMAIL>", 3, ["<PHONE>"]], 7: None, "k": {"邮箱 <EMAIL>": 1.5}}
+    assert map_strings({"回拨13812345678": "13812345678"}, redact, keys=str.strip) == {
+        "回拨13812345678": "<PHONE>"}
+    # keys at every depth get ``keys``, strings at every depth ``clean`` (the pipeline redacts keys, normalizes
+    # and redacts values)
+    assert map_strings({"Key": {"Inner": ["Text", {"Deep": "Value"}]}}, str.lower, keys=str.upper) == {
+        "KEY": {"INNER": ["text", {"DEEP": "value"}]}}
+    assert map_strings("a@x.com", redact) == "<EMAIL>"
+    assert map_strings(38.5, redact) == 38.5
 
 ADVERSARIAL = {  # 1 MB each: inputs that make a backtracking pattern rescan the same characters
     "long local part with a digit": ("a" * 999 + "1") * 1000,
