@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check that every measured figure in the docs is one the named script printed.
 
-A figure block in a Markdown file names the command that produces its numbers and the JSON it writes:
+A figure block in a Markdown file names the command that produces its numbers and the JSON it writes (its
+``--json`` argument, or ``CMD => PATH`` for a command that writes a fixed file such as a model's training report):
 
     <!-- figures: python scripts/eval_stages.py --json bench/eval_stages_full.json -->
     ... tables and prose with figures ...
@@ -46,8 +47,11 @@ class Block:
     lines: list[tuple[int, str]]
 
     def json_path(self, root: Path) -> Path:
-        """The JSON the block's command writes (its last ``--json`` argument: a command of several steps ends with
-        the one whose output holds the figures), relative to the project root."""
+        """The JSON the block's command writes: ``CMD => PATH`` names it (a training run writing its report into the
+        model directory), else it is the command's last ``--json`` argument (a command of several steps ends with
+        the one whose output holds the figures); relative to the project root."""
+        if "=>" in self.command:
+            return root / self.command.rsplit("=>", 1)[1].strip()
         words = shlex.split(self.command)
         at = [i for i, word in enumerate(words) if word == "--json" and i + 1 < len(words)]
         if not at:
@@ -124,7 +128,7 @@ def main() -> int:
         all_blocks = [block for path in files for block in blocks(path)]
         problems = []
         if args.run:
-            for command in dict.fromkeys(block.command for block in all_blocks):
+            for command in dict.fromkeys(block.command.split("=>")[0].strip() for block in all_blocks):
                 print(f"$ {command}", file=sys.stderr)
                 subprocess.run(command, shell=True, cwd=args.root, check=True, stdout=subprocess.DEVNULL)
         problems = [problem for block in all_blocks for problem in check(block, args.root)]
