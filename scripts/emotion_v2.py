@@ -158,7 +158,7 @@ def train_fast(args) -> dict:
     train, held = data.v2_training(args.seed)
     train, held = _limit(train, args.limit), _limit(held, args.limit // 5 if args.limit else 0)
     teacher = EncoderEmotionModel(args.teacher)
-    args.int8, args.max_length = teacher.int8, teacher.max_length  # the teacher's vectors, as it scores at run time
+    args.int8, args.max_length = teacher.int8, teacher.encode_length  # the teacher's vectors, as it scores at run time
     caps = {s: (min(c, args.limit // 12) if args.limit else c) for s, c in data.EMBED_CAPS.items()}
     taught = {e.text for e in data.subsample(train, caps)}
     unlabelled = [t for t in data.demo_customer_texts(args.unlabelled) if t not in taught]

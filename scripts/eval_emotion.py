@@ -236,9 +236,16 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         v2 = EncoderEmotionModel(args.v2_model or ROOT / "models" / "emotion-v2", threads=args.threads)
-        _ = v2.encoder
+        if v2.shared:  # the pipeline's vectors: the process-wide TextVectors (one encoder, 128 tokens)
+            from nlp.steps.e5_conversion import ensure_e5_directory
+            from nlp.steps.stages.embedding import shared_vectors
+
+            _ = shared_vectors().encode_fn
+            encoder_directory = ensure_e5_directory()
+        else:
+            encoder_directory = v2.encoder.directory
         load_seconds["v2"] = round(time.perf_counter() - started, 2)
-        cache = EmbeddingCache.for_encoder(v2.encoder.directory, v2.max_length, v2.int8)
+        cache = EmbeddingCache.for_encoder(encoder_directory, v2.encode_length, v2.int8)
         speed_texts = data.cped_rows("heldout")[: args.speed_rows]
         speed_texts = [f"{r['Utterance']}" for r in speed_texts]
         started = time.perf_counter()

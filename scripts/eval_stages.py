@@ -33,7 +33,8 @@ cached under ~/.cache/journeylens/emb, outside the repository; ``--subsample`` d
 - ``discover``: ``journeylens discover`` on the subsamples' customer turns, NMI / ARI against the gold domains, and
   the drafted taxonomy used unedited (per-turn macro-F1 after mapping each drafted stage to its majority domain);
 - ``pipeline_speed``: transcripts/s of the whole pipeline with ``keyword`` and with ``encoder``, same run;
-  ``encoder_speed``: texts/s of the e5 encoder itself.
+  ``encoder_speed``: texts/s of the e5 encoder itself; ``one_pass_speed``: with ``encoder`` classifier and
+  ``encoder`` emotion scorer, v2 reading the shared vectors against v2 with an encoder of its own (two passes).
 
 Clause stages (docs/stages.md, Clause stages; not in the default run): ``multi_domain``: MultiWOZ dev and CrossWOZ
 val customer turns with two or more gold domains as sets, with and without clause stages, per classifier (the
@@ -799,6 +800,51 @@ def pipeline_speed(n_contacts: int = 20) -> dict:
     return out
 
 
+def one_pass_speed(n_contacts: int = 40, rounds: int = 3) -> dict:
+    """Transcripts/s of the pipeline with ``journey_classifier: encoder`` and ``emotion_scorer: encoder``, the v2
+    scorer reading the shared ``TextVectors`` (one e5 pass per utterance, 128 tokens) against it with an encoder of
+    its own (a second pass over the scored utterances, 64 tokens: the behaviour before), each round a fresh,
+    uncached ``TextVectors`` and both encoders loaded beforehand; one torch thread; best of ``rounds``."""
+    import torch
+
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.readers import iter_records
+    from nlp.steps.emotion.e5 import EncoderEmotionScorer
+    from nlp.steps.encoder import Encoder
+    from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
+
+    torch.set_num_threads(1)
+    transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
+                                                strict=False) if r.transcript is not None]
+    own = Encoder.load()
+    shared_encoder = Encoder.load()
+    out: dict = {"contacts": len(transcripts), "turns": sum(len(t.turns) for t in transcripts), "torch_threads": 1}
+    try:
+        for _ in range(rounds):
+            for mode in ("separate", "shared"):
+                vectors = TextVectors(lambda texts, kind: shared_encoder.encode(texts, kind=kind, max_length=128))
+                set_shared_vectors(vectors)
+                pipeline = Pipeline(PipelineConfig(journey_classifier="encoder", emotion_scorer="encoder"))
+                pipeline.emotion_scorer = EncoderEmotionScorer(threads=1, encoder=own if mode == "separate" else None)
+                pipeline.analyze(transcripts[:1])  # taxonomy texts embedded, lazy parts built
+                started = time.perf_counter()
+                docs = pipeline.analyze(transcripts[1:])
+                seconds = time.perf_counter() - started
+                scored = sum(u.sentiment is not None for d in docs for u in d.utterances)
+                row = out.setdefault(mode, {"rounds": [], "utterances": sum(len(d.utterances) for d in docs),
+                                            "scored_utterances": scored,
+                                            "texts_through_shared_encoder": vectors.encoded,
+                                            "texts_through_own_encoder": scored if mode == "separate" else 0})
+                row["rounds"].append(round((len(transcripts) - 1) / seconds, 2))
+                row["transcripts_per_s"] = max(row["rounds"])
+    finally:
+        set_shared_vectors(_VECTORS)
+    out["shared_vs_separate"] = round(out["shared"]["transcripts_per_s"] / out["separate"]["transcripts_per_s"], 3)
+    out["load_average"] = os.getloadavg()
+    return out
+
+
 def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> dict:
     """Issue types: banking77's 77 intents, each with ``per_intent`` example texts (and its name), as issue types
     of a taxonomy; accuracy on ``test_per_intent`` other texts per intent (seeded), per classifier's scorer."""
@@ -1114,6 +1160,9 @@ def main() -> None:
     if "pipeline_speed" in args.datasets:
         results["pipeline_speed"] = pipeline_speed()
         print(json.dumps({"pipeline_speed": results["pipeline_speed"]}, indent=1), flush=True)
+    if "one_pass_speed" in args.datasets:
+        results["one_pass_speed"] = one_pass_speed()
+        print(json.dumps({"one_pass_speed": results["one_pass_speed"]}, indent=1), flush=True)
     if "encoder_speed" in args.datasets:
         results["encoder_speed"] = encoder_speed()
         print(json.dumps({"encoder_speed": results["encoder_speed"]}, indent=1), flush=True)

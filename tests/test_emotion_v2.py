@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from nlp.config import PipelineConfig
+from nlp.pipeline import Pipeline
 from nlp.resources import models_dir
-from nlp.steps.emotion.e5 import EncoderEmotionModel
+from nlp.schema.transcript import Transcript
+from nlp.steps.emotion.e5 import EncoderEmotionModel, EncoderEmotionScorer
 from nlp.steps.emotion.labels import COARSE_EMOTIONS, FINE_EMOTIONS
 from nlp.steps.emotion.ngram import NgramEmotionScorer, NgramModel
 from nlp.steps.registry import load_emotion_scorer
+from nlp.steps.stages.embedding import TextVectors, set_shared_vectors
 from nlp.training.emotion_user import LabelFileError, allowed_sets, read_label_file, read_label_map
 
 FIXTURES = Path(__file__).parent / "fixtures" / "emotion_labels"
@@ -109,6 +115,48 @@ def test_encoder_model_averages_head_and_ngram_into_distributions() -> None:
     vectors = _StubEncoder().encode(texts)
     again, _ = model.probabilities(texts, vectors=vectors)
     assert torch.allclose(sentiment, again)
+
+
+class _TextEncoder:
+    """A unit vector per text (seeded by the text), so a text's vector does not depend on its batch."""
+
+    def encode(self, texts, kind="query", max_length=64, batch_size=64):
+        rows = [np.random.default_rng(int(hashlib.sha1(f"{kind}:{t}".encode()).hexdigest()[:8], 16)).normal(size=384)
+                for t in texts]
+        x = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_pipeline_embeds_each_utterance_once_for_stages_issue_types_and_emotion() -> None:
+    encoded: list[str] = []
+
+    def counting(texts: list[str], kind: str) -> np.ndarray:
+        encoded.extend(f"{kind}:{t}" for t in texts)
+        return _TextEncoder().encode(texts, kind)
+
+    turns = [{"speaker": "customer", "text": "房间太吵了，我要换房间"},
+             {"speaker": "agent", "text": "好的，马上为您处理"},
+             {"speaker": "customer", "text": "The air conditioning is broken. Thanks for nothing."}]
+    transcripts = [Transcript(id=f"t{i}", channel="chat", turns=turns) for i in range(3)]
+    set_shared_vectors(TextVectors(counting))
+    try:
+        pipeline = Pipeline(PipelineConfig(journey_classifier="encoder", emotion_scorer="encoder"))
+        docs = pipeline.analyze(transcripts)
+    finally:
+        set_shared_vectors(None)
+    assert pipeline.emotion_scorer.model.shared and pipeline.emotion_scorer.model._encoder is None, \
+        "no second encoder"
+    assert max(Counter(encoded).values()) == 1, "no text is embedded twice"
+    utterances = [u for d in docs for u in d.utterances]
+    assert {f"query:{u.text}" for u in utterances} <= set(encoded), "stage heads and emotion read the same vectors"
+    scored = [u for u in utterances if u.sentiment is not None]
+    assert scored and all(u.stage for u in utterances)
+    separate = EncoderEmotionScorer(encoder=_TextEncoder()).score(scored)  # its own encoder, its own pass
+    assert [(s.sentiment, s.emotion, s.emotion_coarse) for s in separate] == \
+        [(u.sentiment, u.emotion, u.emotion_coarse) for u in scored]
+    np.testing.assert_allclose([s.sentiment_score for s in separate], [u.sentiment_score for u in scored], atol=1e-6)
+    np.testing.assert_allclose([s.emotion_confidence for s in separate], [u.emotion_confidence for u in scored],
+                               atol=1e-6)
 
 
 def test_loader_specs() -> None:

