@@ -61,7 +61,8 @@ STORE = ("counts_reconcile or rerun_is_idempotent or in_one_run or resumes or ag
          f"or vendor_issues_and_categories or test_analytics and {NOT_DEMO[1]}")
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "redact": (["nlp/steps/redact.py", "nlp/ids.py"], ["tests/test_redact.py"]),
-    "readers": (["nlp/readers/*.py"], ["tests/test_readers.py"]),
+    "readers": (["nlp/readers/*.py"], ["tests/test_readers.py", "tests/test_vendor_formats.py",
+                                       "tests/test_speakers.py", "-k", "not spark_reader"]),
     "bulk": (["nlp/ingest/local.py", "nlp/ingest/run.py"], ["tests/test_bulk.py", "-k", BULK]),
     "store": (["nlp/store.py"], ["tests/test_bulk.py", "tests/test_analytics.py", "tests/test_vendor_formats.py", "-k",
                                  STORE]),
