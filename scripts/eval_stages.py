@@ -32,6 +32,8 @@ cached under ~/.cache/journeylens/emb, outside the repository; ``--subsample`` d
 - ``banking77``: issue types, the 77 intents with 5 examples each, accuracy on 10 other texts per intent;
 - ``discover``: ``journeylens discover`` on the subsamples' customer turns, NMI / ARI against the gold domains, and
   the drafted taxonomy used unedited (per-turn macro-F1 after mapping each drafted stage to its majority domain);
+  NMI without the previous-turn context, and a supervised ceiling; ``discover_study``: the same with a fixed
+  number of topics (6, 8, 10, 12), with and without the context;
 - ``pipeline_speed``: transcripts/s of the whole pipeline with ``keyword`` and with ``encoder``, same run;
   ``encoder_speed``: texts/s of the e5 encoder itself; ``one_pass_speed``: with ``encoder`` classifier and
   ``encoder`` emotion scorer, v2 reading the shared vectors against v2 with an encoder of its own (two passes).
@@ -890,24 +892,36 @@ def banking77(per_intent: int = 5, test_per_intent: int = 10, seed: int = 0) -> 
     return out
 
 
-def evaluate_discover(name: str, n_dialogues: int = 150, max_topics: int = 12) -> dict:
-    """``discover`` on the customer turns (single gold domain) of the same subsample as ``compare_classifiers``:
-    NMI and ARI of the clusters with the gold domains, and the drafted taxonomy used unedited by the encoder
-    classifier on the same dialogues, per-turn macro-F1 after mapping each drafted stage to its majority domain."""
+def evaluate_discover(name: str, n_dialogues: int = 150, max_topics: int = 12, min_topics: int | None = None,
+                      context_weight: float = 0.3, baselines: bool = True) -> dict:
+    """``discover`` on the customer turns (single gold domain) of the same subsample as ``compare_classifiers``,
+    each with the customer's previous turn as its context, as ``discover`` samples them: NMI and ARI of the
+    clusters with the gold domains, and the drafted taxonomy used unedited by the encoder classifier on the same
+    dialogues, per-turn macro-F1 after mapping each drafted stage to its majority domain. Beside it: NMI without
+    the context, and what a *supervised* linear model on the same vectors reaches (5-fold cross-validated
+    logistic regression on the gold domains: how much of the domain single vectors carry at all); ``baselines``
+    False leaves those two out (``discover_study``)."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from sklearn.model_selection import cross_val_predict
 
-    from nlp.discover import discover
+    from nlp.discover import _with_context, cluster, customer_texts, discover
+    from nlp.schema.transcript import Transcript
 
     pool, evaluation, _, domains = _dialogues(name)
     chosen = subsample(evaluation, n_dialogues)
-    texts, gold = [], []
-    for contact in chosen:
-        for (speaker, text), g in zip(contact["turns"], contact["gold"], strict=True):
-            if speaker == "customer" and isinstance(g, str) and len(text.strip()) >= 4 and text not in texts:
-                texts.append(text)
-                gold.append(g)
+    gold_of = {text: g for contact in chosen
+               for (speaker, text), g in zip(contact["turns"], contact["gold"], strict=True)
+               if speaker == "customer" and isinstance(g, str)}
+    transcripts = [Transcript(id=str(i), turns=[{"speaker": s, "text": t} for s, t in contact["turns"]])
+                   for i, contact in enumerate(chosen)]
+    texts, contexts, _ = customer_texts(transcripts, max_utterances=100_000)
+    kept_texts = [(t, c) for t, c in zip(texts, contexts, strict=True) if t in gold_of]
+    texts, contexts = [t for t, _ in kept_texts], [c for _, c in kept_texts]
+    gold = [gold_of[t] for t in texts]
     started = time.perf_counter()
-    result = discover(texts, max_topics=max_topics, vectors=text_vectors())
+    result = discover(texts, max_topics=max_topics, vectors=text_vectors(), contexts=contexts,
+                      context_weight=context_weight, min_topics=min_topics)
     seconds = time.perf_counter() - started
     kept = result.labels >= 0
     labels = result.labels[kept]
@@ -920,13 +934,39 @@ def evaluate_discover(name: str, n_dialogues: int = 150, max_topics: int = 12) -
     predictions = encoder()(draft, [c["turns"] for c in chosen])
     mapped = [[majority.get(p, OTHER) for p in pred] for pred in predictions]
     scored = score_dataset(chosen, mapped, domains)
-    return {"utterances": len(texts), "topics": len(result.topics), "noise": result.noise,
-            "nmi": round(float(normalized_mutual_info_score(gold_kept, labels)), 4),
-            "ari": round(float(adjusted_rand_score(gold_kept, labels)), 4),
+    out = {"utterances": len(texts), "with_context": sum(bool(c) for c in contexts), "topics": len(result.topics),
+           "noise": result.noise,
+           "nmi": round(float(normalized_mutual_info_score(gold_kept, labels)), 4),
+           "ari": round(float(adjusted_rand_score(gold_kept, labels)), 4),
+           "draft_turn_macro_f1_majority_mapped": scored["turn_macro_f1"]}
+    if not baselines:
+        return out
+    alone = text_vectors()(result.texts, "query")
+    alone_labels = cluster(alone, max_topics, min_topics=min_topics)
+    alone_kept = alone_labels >= 0
+
+    def ceiling(x: np.ndarray) -> float:
+        predicted = cross_val_predict(LogisticRegression(C=10, max_iter=2000), x, gold, cv=5)
+        return round(float(normalized_mutual_info_score(gold, predicted)), 4)
+
+    return {**out, "nmi_without_context": round(float(normalized_mutual_info_score(
+                [g for g, k in zip(gold, alone_kept.tolist(), strict=True) if k], alone_labels[alone_kept])), 4),
+            "supervised_nmi_ceiling": {
+                "with_context": ceiling(_with_context(alone, contexts, text_vectors(), context_weight)),
+                "without_context": ceiling(alone)},
             "seconds_cached_vectors": round(seconds, 1),
-            "draft_turn_macro_f1_majority_mapped": scored["turn_macro_f1"],
             "draft_boundary_f1_tol0": scored["boundary_f1_tol0"],
             "topic_names": {t.id: [t.name, majority[t.id], t.size] for t in result.topics}}
+
+
+def discover_study(topics: Sequence[int] = (6, 8, 10, 12), weights: Sequence[float] = (0.0, 0.3)) -> dict:
+    """``discover`` with a fixed number of topics (``--topics``) and each context weight: NMI and the draft's
+    majority-mapped turn macro-F1, so that the context's effect is not confounded with the silhouette's choice of
+    the number of topics."""
+    return {name: {f"topics_{k}": {f"context_{w}": evaluate_discover(name, min_topics=k, max_topics=k,
+                                                                      context_weight=w, baselines=False)
+                                   for w in weights} for k in topics}
+            for name in ("crosswoz", "multiwoz")}
 
 
 # -- main -------------------------------------------------------------------------------------------------
@@ -1145,6 +1185,9 @@ def main() -> None:
     if "discover" in args.datasets:
         results["discover"] = {name: evaluate_discover(name, args.subsample) for name in ("crosswoz", "multiwoz")}
         print(json.dumps({"discover": results["discover"]}, indent=1, ensure_ascii=False), flush=True)
+    if "discover_study" in args.datasets:
+        results["discover_study"] = discover_study()
+        print(json.dumps({"discover_study": results["discover_study"]}, indent=1), flush=True)
     if "multi_domain" in args.datasets:
         results["multi_domain"] = multi_domain(args.subsample, args.multi_domain_classifiers)
         print(json.dumps({"multi_domain": results["multi_domain"]}, indent=1), flush=True)

@@ -19,7 +19,7 @@ import pytest
 from nlp.analytics.nev import nev
 from nlp.analytics.settings import AnalyticsSettings
 from nlp.config import PipelineConfig
-from nlp.discover import customer_texts, discover, discover_paths, emotions_of
+from nlp.discover import cluster, customer_texts, discover, discover_paths, emotions_of
 from nlp.pipeline import Pipeline
 from nlp.schema.document import Utterance
 from nlp.schema.taxonomy import Stage, Taxonomy, load_taxonomy
@@ -168,9 +168,57 @@ def test_discover_clusters_names_and_writes_a_taxonomy_analyze_accepts(tmp_path:
 def test_customer_texts_samples_uniformly_in_bounded_memory() -> None:
     transcripts = [Transcript(id=str(i), turns=[{"speaker": "customer", "text": f"第{i}个问题是什么"},
                                                   {"speaker": "agent", "text": "您好请讲"}]) for i in range(500)]
-    sample, seen = customer_texts(transcripts, max_utterances=50)
+    sample, contexts, seen = customer_texts(transcripts, max_utterances=50)
     assert seen == 500 and len(sample) == 50 and len(set(sample)) == 50
     assert max(int(t[1:-6]) for t in sample) > 250  # not just the first 50
+    assert contexts == [None] * 50  # each transcript's only customer turn has none before it
+
+
+def test_customer_texts_keep_the_customers_previous_turn_as_context() -> None:
+    transcripts = [Transcript(id="a", turns=[{"speaker": "customer", "text": "我订的酒店房间"},
+                                             {"speaker": "agent", "text": "请问有什么问题"},
+                                             {"speaker": "customer", "text": "好"},
+                                             {"speaker": "customer", "text": "能不能改到三个人"}]),
+                   Transcript(id="b", turns=[{"speaker": "agent", "text": "您好"},
+                                             {"speaker": "customer", "text": "能不能改到三个人"},  # seen: skipped
+                                             {"speaker": "customer", "text": "出租车司机还没到"}])]
+    texts, contexts, seen = customer_texts(transcripts)
+    assert dict(zip(texts, contexts, strict=True)) == {"我订的酒店房间": None, "能不能改到三个人": "好",
+                                                       "出租车司机还没到": "能不能改到三个人"}
+    assert seen == 3
+
+
+def test_an_exact_number_of_topics_overrides_the_silhouette(tmp_path: Path) -> None:
+    """``--topics N`` (``min_topics = max_topics = N``): N clusters whatever the silhouette prefers; out of range
+    is refused before anything is read."""
+    texts = [f"{w}{i}" for w in ("酒店房间", "出租车司机", "退款") for i in range(10)]
+    vectors = TextVectors(toy_encode)(texts, "query")
+    assert cluster(vectors, max_topics=4).max() + 1 == 3  # the silhouette's choice: the three concepts
+    for k in (2, 4, 5):
+        assert cluster(vectors, max_topics=k, min_topics=k, min_share=0.0).max() + 1 == k
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "discover", str(tmp_path), "--topics", "1",
+                           "--output", str(tmp_path / "d.yaml")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--topics" in done.stderr and not (tmp_path / "d.yaml").exists()
+
+
+def test_utterances_without_topic_words_are_told_apart_by_their_context() -> None:
+    """"改成3个人可以吗" names no topic; with the previous customer turn mixed in (``contexts``) the ones asked about
+    a hotel and the ones asked about a taxi fall into different topics, and the texts stay the utterances' own."""
+    hotel = [f"酒店房间{i}号能住吗" for i in range(8)]
+    taxi = [f"出租车司机{i}号在哪" for i in range(8)]
+    follow = [f"好的改成{i}个人可以吗" for i in range(8)]
+    texts = hotel + taxi + follow
+    contexts = [None] * 16 + hotel[:4] + taxi[:4]
+    result = discover(texts, vectors=TextVectors(toy_encode), max_topics=8, contexts=contexts, language="zh",
+                      min_share=0.0)
+    assert result.texts == texts
+    label = dict(zip(result.texts, result.labels.tolist(), strict=True))
+    asked_of_hotel, asked_of_taxi = {label[f] for f in follow[:4]}, {label[f] for f in follow[4:]}
+    assert len(asked_of_hotel) == len(asked_of_taxi) == 1 and asked_of_hotel != asked_of_taxi
+    without = discover(texts, vectors=TextVectors(toy_encode), max_topics=8, language="zh", min_share=0.0)
+    alone = dict(zip(without.texts, without.labels.tolist(), strict=True))
+    together = not {alone[f] for f in follow[:4]}.isdisjoint({alone[f] for f in follow[4:]})
+    assert together, "alone, nothing tells them apart"
 
 
 def test_discover_with_the_real_encoder(tmp_path: Path) -> None:
@@ -262,7 +310,7 @@ def test_discover_from_a_scored_store_reports_nev_and_pain(demo_db: Path, tmp_pa
     vectors = TextVectors()
     set_shared_vectors(vectors)
     try:
-        here = discover(sample.texts, max_topics=6, vectors=vectors)
+        here = discover(sample.texts, max_topics=6, vectors=vectors, contexts=sample.contexts)
     finally:
         set_shared_vectors(None)
     assert [t.size for t in here.topics] == [t["size"] for t in body["topics"]]

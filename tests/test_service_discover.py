@@ -101,7 +101,7 @@ def test_topics_sizes_nev_and_pain_are_the_definitions(api: Api) -> None:
     vectors = TextVectors()
     set_shared_vectors(vectors)
     try:
-        here = discover(sample.texts, max_topics=6, vectors=vectors)
+        here = discover(sample.texts, max_topics=6, vectors=vectors, contexts=sample.contexts)
     finally:
         set_shared_vectors(None)
     assert [t.size for t in here.topics] == [t["size"] for t in topics]

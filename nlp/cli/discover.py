@@ -35,7 +35,9 @@ def discover(
                                                       "topics it covers badly (emerging topics).")] = None,
     language: Annotated[str | None, typer.Option(help="zh or en (default: detected from the utterances).")] = None,
     max_topics: Annotated[int, typer.Option(help="At most this many topics (the number is chosen by "
-                                                 "silhouette).")] = 12,
+                                                 "silhouette, from half of it).")] = 12,
+    topics: Annotated[int | None, typer.Option(help="Exactly this many clusters (before those under 1 % of the "
+                                                    "sample are dropped); overrides --max-topics.")] = None,
     max_utterances: Annotated[int, typer.Option(help="Sample at most this many customer utterances "
                                                      "(uniformly, over the whole archive).")] = 3000,
     report: Annotated[Path | None, typer.Option(help="Also write the topics (sizes, terms, examples, coverage) "
@@ -67,6 +69,10 @@ def discover(
         raise typer.BadParameter("zh or en", param_hint="--language")
     if not 2 <= max_topics <= 200:
         raise typer.BadParameter("between 2 and 200", param_hint="--max-topics")
+    if topics is not None and not 2 <= topics <= 200:
+        raise typer.BadParameter("between 2 and 200", param_hint="--topics")
+    if topics is not None:
+        max_topics = topics
     existing = None
     if taxonomy is not None:
         try:
@@ -79,12 +85,12 @@ def discover(
             store, analytics = _open_analytics(db, settings)
             with store:
                 result = discover_store(store.con, analytics, max_utterances=max_utterances, language=language,
-                                        max_topics=max_topics, taxonomy=existing, progress=progress)
+                                        max_topics=max_topics, min_topics=topics, taxonomy=existing, progress=progress)
         else:
             options = _reader_options(format, column, speaker_map, encoding, False)
             weights = load_analytics_settings(settings).emotion_weights
             result = discover_paths(paths, options, max_utterances=max_utterances, language=language,
-                                    max_topics=max_topics, taxonomy=existing, progress=progress,
+                                    max_topics=max_topics, min_topics=topics, taxonomy=existing, progress=progress,
                                     emotion_scorer=load_config(config).emotion_scorer, weights=weights)
     except ValueError as error:
         console.print(f"[red]{error}", highlight=False)
