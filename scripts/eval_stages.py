@@ -1063,32 +1063,40 @@ def adapt_study(draws: int = 5, sizes: Sequence[int] = (25, 50, 100, 200),
 
 
 def reason_stage_accuracy(n_contacts: int = 600) -> dict:
-    """How often the contact's *reason stage* (the stage of its first segment that is not ``other``, what rankings,
-    trends and impact count; ``nlp/analytics/contacts.py``) equals the planted one, per business line, over the
-    first ``n_contacts`` demo contacts through the whole pipeline (sentences, classifier, segments), for the
-    ``keyword`` and the ``fewshot`` classifier."""
+    """How often the contact's *reason stage* equals the planted one, per business line, over the first
+    ``n_contacts`` demo contacts scored by ``journeylens score``'s own code (``score_archive`` into a DuckDB file)
+    and read back by the one definition of the reason stage (``nlp/analytics/contacts.py``: the first segment that
+    is not ``other`` and not a praised clause), for the ``keyword`` and the ``fewshot`` classifier. The planted
+    reason is the first planted segment that is not ``other``."""
+    import tempfile
+
+    import duckdb
+
+    from nlp.analytics.contacts import contact_facts
+    from nlp.analytics.settings import AnalyticsSettings
     from nlp.config import PipelineConfig
-    from nlp.pipeline import Pipeline
-    from nlp.readers import iter_records
+    from nlp.ingest.local import score_archive
 
     with gzip.open(DEMO / "truth.jsonl.gz", "rt", encoding="utf-8") as handle:
         truth = {t["id"]: t for t in map(json.loads, handle)}
-    transcripts = [r.transcript for r, _ in zip(iter_records([DEMO / "archive.jsonl.gz"]), range(n_contacts),
-                                                strict=False) if r.transcript is not None]
-
-    def first_stage(stages: list[str]) -> str:
-        return next((s for s in stages if s != OTHER), OTHER)
-
-    planted = {t.id: first_stage([s["stage"] for s in truth[t.id]["segments"]]) for t in transcripts}
-    out: dict = {"contacts": len(transcripts)}
-    for spec in ("keyword", "fewshot"):
-        right: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for doc in Pipeline(PipelineConfig(journey_classifier=spec)).analyze(transcripts):
-            line = truth[doc.transcript.id]["business_line"]
-            right[line][0] += first_stage([s.stage for s in doc.segments]) == planted[doc.transcript.id]
-            right[line][1] += 1
-        out[spec] = {line: {"right": r, "contacts": n, "accuracy": round(r / n, 4)}
-                     for line, (r, n) in sorted(right.items())}
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as work, gzip.open(DEMO / "archive.jsonl.gz", "rt", encoding="utf-8") as archive:
+        head = Path(work) / "first.jsonl"
+        head.write_text("".join(line for line, _ in zip(archive, range(n_contacts), strict=False)), encoding="utf-8")
+        for spec in ("keyword", "fewshot"):
+            db = Path(work) / f"{spec}.duckdb"
+            summary = score_archive([head], db, PipelineConfig(journey_classifier=spec))
+            out["contacts"] = summary.counts.scored
+            with duckdb.connect(str(db), read_only=True) as con:
+                facts = contact_facts(con, AnalyticsSettings())
+            right: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+            for tid, stage in zip(facts["transcript_id"], facts["stage"], strict=True):
+                planted = next((s["stage"] for s in truth[tid]["segments"] if s["stage"] != OTHER), OTHER)
+                line = truth[tid]["business_line"]
+                right[line][0] += stage == planted
+                right[line][1] += 1
+            out[spec] = {line: {"right": r, "contacts": n, "accuracy": round(r / n, 4)}
+                         for line, (r, n) in sorted(right.items())}
     return out
 
 
