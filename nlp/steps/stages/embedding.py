@@ -1,12 +1,14 @@
 """Sentence vectors for the stage, issue-type and discovery heads: one encoder pass per distinct text.
 
-``TextVectors`` wraps the e5 encoder (nlp/steps/encoder.py) with a memo keyed by (prefix, text), the last 20,000
+``TextVectors`` wraps the e5 encoder (nlp/steps/encoder.py), or any Hugging Face encoder directory
+(``sentence_encoder`` of the pipeline configuration), with a memo keyed by (prefix, text), the last 20,000
 texts (~30 MB): the pipeline embeds a batch's utterances once (``query: ``) and every head that needs them
 (stages, issue types, discovery) reads the same vectors; a taxonomy's texts are embedded once per process. With
 ``cache_dir``
 (or ``$JOURNEYLENS_EMBEDDING_CACHE``) vectors also persist on disk as ``.npz`` shards, which evaluation scripts
-use so that a second run does not pay for the encoder again. ``shared_vectors()`` is the process-wide instance,
-so the encoder (~1.2 GB resident) is loaded once however many taxonomies a run uses.
+use so that a second run does not pay for the encoder again; each encoder has a directory of its own there.
+``shared_vectors(encoder)`` is the process-wide instance per encoder, so an encoder (~1.2 GB resident for e5) is
+loaded once however many taxonomies a run uses.
 
 Any callable ``texts, kind -> (n, dim) unit vectors`` can stand in for the encoder (tests use a small one).
 """
@@ -35,8 +37,13 @@ class TextVectors:
     """Unit vectors per text, computed in batches, remembered (up to ``max_memo`` in memory, all on disk)."""
 
     def __init__(self, encode: EncodeFn | None = None, cache_dir: str | Path | None = None,
-                 max_memo: int = 20_000, batch_size: int = 64, max_length: int = 128, model_id: str = "e5") -> None:
+                 max_memo: int = 20_000, batch_size: int = 64, max_length: int = 128,
+                 encoder: str | Path | None = None) -> None:
+        """``encoder``: a Hugging Face encoder directory, None for multilingual-e5-small (``encode`` overrides
+        both: tests)."""
         self._encode = encode
+        self.encoder = None if encoder is None else Path(encoder)
+        model_id = "e5" if self.encoder is None else encoder_id(self.encoder)
         self.batch_size = batch_size
         self.max_length = max_length
         self.max_memo = max_memo
@@ -56,7 +63,7 @@ class TextVectors:
         if self._encode is None:
             from nlp.steps.encoder import Encoder
 
-            encoder = Encoder.load()
+            encoder = Encoder.load(self.encoder)
 
             def encode(texts: list[str], kind: str) -> np.ndarray:
                 return encoder.encode(texts, kind=kind, batch_size=self.batch_size,  # type: ignore[arg-type]
@@ -110,21 +117,34 @@ class TextVectors:
         self._disk.update(zip(keys, vectors.astype(np.float16), strict=True))
 
 
-_SHARED: TextVectors | None = None
+def encoder_id(directory: Path) -> str:
+    """A name for an encoder directory's vectors on disk: its folder name and a hash of its resolved path and
+    ``config.json``, so two encoders (or a changed one) never read each other's cached vectors."""
+    config = directory / "config.json"
+    content = config.read_bytes() if config.is_file() else b""
+    digest = hashlib.sha1(str(directory.resolve()).encode() + b"\x00" + content).hexdigest()[:10]
+    return f"{directory.name}-{digest}"
+
+
+_SHARED: dict[str | None, TextVectors] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_vectors() -> TextVectors:
-    """The process-wide ``TextVectors`` over the default e5 encoder (loaded on first use)."""
-    global _SHARED
+def shared_vectors(encoder: str | Path | None = None) -> TextVectors:
+    """The process-wide ``TextVectors`` over ``encoder`` (a Hugging Face directory; None: the default e5
+    encoder), loaded on first use."""
+    key = None if encoder is None else str(Path(encoder).resolve())
     with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = TextVectors()
-        return _SHARED
+        if key not in _SHARED:
+            _SHARED[key] = TextVectors(encoder=encoder)
+        return _SHARED[key]
 
 
 def set_shared_vectors(vectors: TextVectors | None) -> None:
-    """Replace the process-wide instance (tests, evaluation with a disk cache); None resets it."""
-    global _SHARED
+    """Replace the process-wide instance of the default encoder (tests, evaluation with a disk cache); None
+    resets it."""
     with _SHARED_LOCK:
-        _SHARED = vectors
+        if vectors is None:
+            _SHARED.pop(None, None)
+        else:
+            _SHARED[None] = vectors
