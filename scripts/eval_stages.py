@@ -269,6 +269,17 @@ def adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[
     return [labels for labels, _ in adapted_classifier(taxonomy, sequences).label_sequences(sequences)]
 
 
+def encoder_adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
+    """``analyze --classifier encoder --adapt``: the encoder classifier self-trained on the contacts it labels."""
+    from nlp.steps.stages.semantic import EncoderJourneyClassifier
+
+    plain = EncoderJourneyClassifier(taxonomy, vectors=text_vectors())
+    adaptation = adapt(plain, sequences)
+    print(f"  adapt {taxonomy.name} (encoder): {adaptation.reason} ({adaptation.confident_utterances} confident "
+          "utterances)", file=sys.stderr, flush=True)
+    return [labels for labels, _ in (adaptation.classifier or plain).label_sequences(sequences)]
+
+
 def calibration(classifier: FewShotJourneyClassifier, contacts: list[dict], bins: int = 10) -> dict:
     """How well ``stage_confidence`` says how often the stage is right, over the scored turns: expected
     calibration error (``bins`` equal-width bins) and the turns at confidence ≥ 0.9."""
@@ -515,7 +526,7 @@ def compare_classifiers(name: str, n_dialogues: int = 150, without: Sequence[str
                      "subsample": f"{len(chosen)} of {len(evaluation)} evaluated dialogues, seed 0"}
     text_vectors()([t for s in sequences for _, t in s], "query")  # embed once, outside the timings
     runs = {"baseline_stage_names": stage_name_baseline, "keyword": keyword_classifier, "fewshot": fewshot(),
-            "fewshot_adapted": adapted, "encoder": encoder(),
+            "fewshot_adapted": adapted, "encoder": encoder(), "encoder_adapted": encoder_adapted,
             "encoder_no_keywords_no_other": encoder(EncoderSettings(keyword_weight=0.0, other_score=0.0))}
     for run, predictor in runs.items():
         started = time.perf_counter()

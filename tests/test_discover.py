@@ -96,6 +96,31 @@ def test_each_utterance_is_embedded_once_for_stages_and_issue_types() -> None:
     assert "encoder" in JOURNEY_CLASSIFIERS
 
 
+def test_encoder_adapt_self_trains_a_head_over_its_own_vectors() -> None:
+    """``analyze --classifier encoder --adapt``: the confidently labelled utterances train a logistic regression
+    over the classifier's own vectors (no second encoder, no new encoder pass over utterances already embedded),
+    the adapted classifier is an encoder classifier with that head and labels the contacts as well as before;
+    too few confident utterances decline it."""
+    from nlp.steps.stages.heads import VectorHead
+    from nlp.training.stages import adapt
+
+    vectors = TextVectors(toy_encode)
+    plain = EncoderJourneyClassifier(taxonomy(), TOY, vectors=vectors)
+    contacts = [[("customer", f"我想订{i}号房间住两晚"), ("agent", "好的"), ("customer", f"酒店{i}有早餐吗"),
+                 ("customer", f"附近有什么菜好吃{i}"), ("customer", f"想吃{i}号餐")] for i in range(30)]
+    before = [labels for labels, _ in plain.label_sequences(contacts)]
+    assert before[0] == ["hotel", "hotel", "hotel", "food", "food"]
+    embedded = vectors.encoded
+    adaptation = adapt(plain, contacts, min_utterances=50)
+    adapted = adaptation.classifier
+    assert isinstance(adapted, EncoderJourneyClassifier) and isinstance(adapted.head, VectorHead)
+    assert adapted.vectors is vectors and adapted.head.vectors is vectors and vectors.encoded == embedded
+    assert adaptation.confident_utterances >= 100 and adapted.head.classes == ["hotel", "food"]
+    assert adapted.version.startswith("1+head:") and adapted.version != plain.version
+    assert [labels for labels, _ in adapted.label_sequences(contacts)] == before
+    assert adapt(plain, contacts[:2], min_utterances=50).classifier is None
+
+
 def test_text_vectors_persist_on_disk(tmp_path: Path) -> None:
     calls: list[int] = []
 

@@ -234,8 +234,8 @@ def analyze(
     encoding: EncodingOpt = None,
     guess_speakers: GuessSpeakersOpt = False,
     config: ConfigOpt = None,
-    adapt: Annotated[bool, typer.Option(help="fewshot only: read the input twice and self-train the stage model "
-                                             "on it first (needs about 100+ contacts; no labels).")] = False,
+    adapt: Annotated[bool, typer.Option(help="fewshot or encoder: read the input twice and self-train the stage "
+                                             "model on it first (needs about 100+ contacts; no labels).")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record was quarantined.")] = False,
     categories: CategoriesOpt = None,
     builtin_categories: BuiltinCategoriesOpt = True,
@@ -264,8 +264,8 @@ def analyze(
             load_taxonomy(taxonomy)
         except TaxonomyError as error:
             raise typer.BadParameter(str(error), param_hint="--taxonomy") from error
-    if adapt and not pipeline_config.journey_classifier.startswith("fewshot"):
-        raise typer.BadParameter(f"--adapt needs --classifier fewshot (the configuration says "
+    if adapt and not pipeline_config.journey_classifier.startswith(("fewshot", "encoder")):
+        raise typer.BadParameter(f"--adapt needs --classifier fewshot or encoder (the configuration says "
                                  f"{pipeline_config.journey_classifier!r})", param_hint="--adapt")
     summary = analyze_files(paths, output, taxonomy=taxonomy, config=pipeline_config,
                             reader_options=options, adapt=adapt)

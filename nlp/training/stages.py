@@ -188,10 +188,9 @@ def adapt(classifier: FewShotJourneyClassifier, sequences: Sequence[Sequence[tup
         return Adaptation(None, len(sequences), len(texts),
                           f"{len(texts)} confidently labelled utterances in {len(set(labels))} stages; adapting "
                           f"needs {min_utterances} in at least two")
-    head = fit_head(classifier.taxonomy, texts, labels, sequences=label_sequences)
+    head = classifier.fit_head(texts, labels, label_sequences)
     head.meta.update(self_trained_utterances=len(texts), min_confidence=min_confidence, adapted=True)
-    adapted = FewShotJourneyClassifier(classifier.taxonomy, classifier.settings, head=head)
-    return Adaptation(adapted, len(sequences), len(texts), "adapted")
+    return Adaptation(classifier.with_head(head), len(sequences), len(texts), "adapted")
 
 
 def _sequences(rows: list[dict]) -> list[list[str]]:

@@ -41,7 +41,7 @@ from nlp.resources import models_dir
 from nlp.schema.document import AnalyzedTranscript, Utterance
 from nlp.schema.taxonomy import Category, Taxonomy
 from nlp.steps.stages.features import Featurizer, stem
-from nlp.steps.stages.heads import TrainedHead
+from nlp.steps.stages.heads import TrainedHead, fit_head
 from nlp.steps.stages.keyword import KeywordJourneyClassifier
 from nlp.steps.stages.sequence import StageHMM
 
@@ -206,6 +206,15 @@ class FewShotJourneyClassifier:
         self.hmm = StageHMM(len(self.states), switch_prob=switch, other_start=self.settings.other_start,
                             context_switch_factor=self.settings.context_switch_factor)
         self._keyword = KeywordJourneyClassifier(taxonomy)
+
+    def with_head(self, head: TrainedHead) -> FewShotJourneyClassifier:
+        """The same classifier with ``head`` (``adapt``)."""
+        return type(self)(self.taxonomy, self.settings, head=head)
+
+    def fit_head(self, texts: Sequence[str], labels: Sequence[str],
+                 sequences: Sequence[Sequence[str]] = ()) -> TrainedHead:
+        """A head of this classifier's kind trained on labelled utterances (``adapt``): over n-gram features."""
+        return fit_head(self.taxonomy, texts, labels, sequences=sequences)
 
     @cached_property
     def _stages(self) -> CategoryScorer:

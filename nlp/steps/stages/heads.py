@@ -1,7 +1,8 @@
 """Trained stage heads: a logistic regression over the few-shot features, learnt from labelled or self-labelled
 utterances (``journeylens train-stages``, ``analyze --adapt``), and its files next to the taxonomy
 (``<taxonomy>.stages.safetensors`` + ``.json``). The few-shot classifier (fewshot.py) blends its probabilities
-with the taxonomy similarities."""
+with the taxonomy similarities. The encoder classifier's ``--adapt`` head (``VectorHead``) is the same regression
+over its own sentence vectors, kept in memory for the run."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.schema.taxonomy import Taxonomy
+from nlp.steps.stages.embedding import TextVectors
 from nlp.steps.stages.features import Featurizer
 
 OTHER = "other"
@@ -38,6 +40,30 @@ class TrainedHead:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         logits = self.featurizer.transform(texts) @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.coef.tobytes() + json.dumps(self.classes).encode()).hexdigest()[:12]
+
+
+@dataclass
+class VectorHead:
+    """A logistic-regression head over sentence vectors (``TextVectors``, ``query: ``), trained by
+    ``fit_vector_head``; the interface of ``TrainedHead`` that the classifiers read."""
+
+    classes: list[str]
+    coef: np.ndarray  # (classes, dim)
+    intercept: np.ndarray  # (classes,)
+    prior: np.ndarray
+    vectors: TextVectors = field(repr=False)
+    switch_prob: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        logits = self.vectors(list(texts), "query") @ self.coef.T + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
@@ -92,11 +118,9 @@ def estimate_switch_prob(sequences: Sequence[Sequence[str]]) -> float | None:
     return min(max((switches + 1) / (pairs + 2), 0.002), 0.3)
 
 
-def fit_head(taxonomy: Taxonomy, texts: Sequence[str], labels: Sequence[str],
-             sequences: Sequence[Sequence[str]] = (), c: float = 4.0) -> TrainedHead:
-    """Logistic regression on tf-idf features of labelled utterances plus the taxonomy's own texts."""
-    from sklearn.linear_model import LogisticRegression
-
+def _training_rows(taxonomy: Taxonomy, texts: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[str],
+                                                                                               list[str]]:
+    """The labelled utterances plus the taxonomy's own texts, and the classes present, in taxonomy order."""
     allowed = set(taxonomy.stage_ids) | {OTHER}
     unknown = sorted({label for label in labels if label not in allowed})
     if unknown:
@@ -110,16 +134,42 @@ def fit_head(taxonomy: Taxonomy, texts: Sequence[str], labels: Sequence[str],
     classes = [s for s in [*taxonomy.stage_ids, OTHER] if s in set(train_labels)]
     if len(classes) < 2:
         raise ValueError("need labelled utterances of at least two stages")
-    featurizer = Featurizer.fit(train_texts, min_count=1)
-    x = featurizer.transform(train_texts)
-    y = np.asarray([classes.index(label) for label in train_labels])
+    return train_texts, train_labels, classes
+
+
+def _regression(x, labels: Sequence[str], classes: list[str], c: float) -> tuple[np.ndarray, np.ndarray]:
+    """(coef, intercept) of a class-balanced logistic regression, two rows even for two classes."""
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    model.fit(x, y)
+    model.fit(x, np.asarray([classes.index(label) for label in labels]))
     coef = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_[0], model.coef_[0]]) / 2
     intercept = model.intercept_ if len(classes) > 2 else np.array([-model.intercept_[0], model.intercept_[0]]) / 2
-    return TrainedHead(classes=classes, vocabulary=featurizer.vocabulary, coef=coef.astype(np.float32),
-                       intercept=intercept.astype(np.float32),
+    return coef.astype(np.float32), intercept.astype(np.float32)
+
+
+def _meta(taxonomy: Taxonomy, labels: Sequence[str], classes: list[str], c: float) -> dict:
+    return {"taxonomy": taxonomy.name, "n_labelled": len(labels), "C": c,
+            "per_stage": {cl: int(sum(1 for label in labels if label == cl)) for cl in classes}}
+
+
+def fit_head(taxonomy: Taxonomy, texts: Sequence[str], labels: Sequence[str],
+             sequences: Sequence[Sequence[str]] = (), c: float = 4.0) -> TrainedHead:
+    """Logistic regression on tf-idf features of labelled utterances plus the taxonomy's own texts."""
+    train_texts, train_labels, classes = _training_rows(taxonomy, texts, labels)
+    featurizer = Featurizer.fit(train_texts, min_count=1)
+    coef, intercept = _regression(featurizer.transform(train_texts), train_labels, classes, c)
+    return TrainedHead(classes=classes, vocabulary=featurizer.vocabulary, coef=coef, intercept=intercept,
                        prior=np.full(len(classes), 1.0 / len(classes)),  # class_weight="balanced"
-                       switch_prob=estimate_switch_prob(sequences),
-                       meta={"taxonomy": taxonomy.name, "n_labelled": len(labels), "C": c,
-                             "per_stage": {cl: int(sum(1 for label in labels if label == cl)) for cl in classes}})
+                       switch_prob=estimate_switch_prob(sequences), meta=_meta(taxonomy, labels, classes, c))
+
+
+def fit_vector_head(taxonomy: Taxonomy, texts: Sequence[str], labels: Sequence[str], vectors: TextVectors,
+                    sequences: Sequence[Sequence[str]] = (), c: float = 1.0) -> VectorHead:
+    """Logistic regression on the sentence vectors of labelled utterances plus the taxonomy's own texts (the
+    encoder classifier's ``--adapt``; C = 1, scikit-learn's default, not tuned)."""
+    train_texts, train_labels, classes = _training_rows(taxonomy, texts, labels)
+    coef, intercept = _regression(vectors(train_texts, "query"), train_labels, classes, c)
+    return VectorHead(classes=classes, coef=coef, intercept=intercept, prior=np.full(len(classes), 1.0 / len(classes)),
+                      vectors=vectors, switch_prob=estimate_switch_prob(sequences),
+                      meta=_meta(taxonomy, labels, classes, c))
