@@ -59,13 +59,25 @@ def test_fast_probabilities_are_distributions_and_score_is_their_difference(fast
 
 
 def test_fast_blends_english_sentiment_with_vader_and_leaves_chinese_alone(fast: NgramEmotionScorer) -> None:
-    from nlp.steps.emotion.ngram import shipped_fast_dir, vader_sentiment
+    from nlp.steps.emotion.labels import FINE_EMOTIONS, NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+    from nlp.steps.emotion.ngram import follow_sentiment, shipped_fast_dir, vader_sentiment
 
     english, chinese = "I am not happy at all", "等了两个小时还没送到，气死我了"
     model_s, model_f = fast.model.probabilities([english, chinese])
     sentiment, fine = fast.probabilities([english, chinese], ["auto", "auto"])
     assert torch.allclose(sentiment[0], (model_s[0] + vader_sentiment([english])[0]) / 2, atol=1e-6)
-    assert torch.equal(sentiment[1], model_s[1]) and torch.equal(fine, model_f)  # emotions stay the model's
+    assert torch.equal(sentiment[1], model_s[1]) and torch.equal(fine[1], model_f[1])  # Chinese: the model's
+    # English emotions lean with the blend: negative ones × P_blend(neg) / P_model(neg), positive ones alike,
+    # neutral ones unchanged, renormalised
+    polarity = [0 if e in NEGATIVE_EMOTIONS else 2 if e in POSITIVE_EMOTIONS else 1 for e in FINE_EMOTIONS]
+    ratio = [(sentiment[0, k] / model_s[0, k]).item() if k != 1 else 1.0 for k in range(3)]
+    expected = torch.tensor([model_f[0, j].item() * ratio[polarity[j]] for j in range(len(FINE_EMOTIONS))])
+    assert torch.allclose(fine[0], expected / expected.sum(), atol=1e-5)
+    negative = [j for j, e in enumerate(FINE_EMOTIONS) if e in NEGATIVE_EMOTIONS]
+    positive = [j for j, e in enumerate(FINE_EMOTIONS) if e in POSITIVE_EMOTIONS]
+    assert fine[0, negative].sum() > model_f[0, negative].sum() and fine[0, positive].sum() < model_f[0, positive].sum()
+    unchanged = follow_sentiment(model_f[:1], model_s[:1], model_s[:1].clone())
+    assert torch.allclose(unchanged, model_f[:1], atol=1e-6), "no change where the blend changed nothing"
     (score,) = fast.score_texts([english], ["en"])
     # documented: the 50/50 average of the model's and VADER's P(positive) − P(negative); VADER reads the negation
     # (−0.46), the n-gram model alone does not (+0.08 for the 2026-12-01 student), so the blend is negative
@@ -73,7 +85,7 @@ def test_fast_blends_english_sentiment_with_vader_and_leaves_chinese_alone(fast:
     vader = vader_sentiment([english])[0]
     assert score.sentiment_score == pytest.approx((model_score + (vader[2] - vader[0]).item()) / 2, abs=1e-4)
     assert score.sentiment == "negative" and score.sentiment_score < min(model_score, 0) - 0.1
-    assert fast.version.endswith("+en-vader")
+    assert fast.version.endswith("+en-vader-emotions")
     own = NgramEmotionScorer(shipped_fast_dir())  # fast:DIR scores with its own model only
     assert not own.english_vader and torch.equal(own.probabilities([english], ["en"])[0], model_s[:1])
 
