@@ -112,3 +112,26 @@ def test_the_service_answers_with_its_configured_weights(server: tuple[httpx.Cli
     assert [s["nev"] for s in stored["segments"]] == [s["nev"] for s in analysis["segments"]] == [-50.0, -62.5]
     rows = client.get("/v1/stages/ranking").json()["stages"]
     assert next(r for r in rows if r["stage"] == "delivery")["nev"] == pytest.approx(-50.0)
+
+
+def test_a_stages_nev_interval_depends_on_its_own_contacts_only() -> None:
+    """Each group's bootstrap has its own generator (seed and group key): changing the emotions of the contacts of
+    stage a, which is resampled first, leaves stage b's interval exactly as it was (with one shared generator, a's
+    multinomial draws moved b's resamples), and dropping a altogether (a filter) does too."""
+    import pandas as pd
+
+    from nlp.analytics.settings import AnalyticsSettings
+
+    def touchpoints(a_weights: list[float]) -> pd.DataFrame:
+        rows = [("a", f"a{i}", w, 2) for i, w in enumerate(a_weights)]
+        rows += [("b", f"b{i}", w, 3) for i, w in enumerate([-2.0, -1.0, 0.0, 1.0, -3.0, 0.5] * 5)]
+        return pd.DataFrame(rows, columns=["stage", "transcript_id", "weight_sum", "n_utterances"])
+
+    settings = AnalyticsSettings()
+    first = nev_table(touchpoints([-1.0, 0.0, 1.0] * 10), ["stage"], settings).set_index("stage")
+    changed = nev_table(touchpoints([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0] * 5), ["stage"], settings).set_index("stage")
+    alone = nev_table(touchpoints([])[lambda t: t["stage"] == "b"], ["stage"], settings).set_index("stage")
+    assert first.loc["a", "nev_low"] != changed.loc["a", "nev_low"]
+    for table in (changed, alone):
+        assert (table.loc["b", "nev_low"], table.loc["b", "nev_high"]) == (first.loc["b", "nev_low"],
+                                                                           first.loc["b", "nev_high"])

@@ -16,6 +16,7 @@ percentile interval). A touchpoint with fewer contacts or utterances than the se
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -59,6 +60,14 @@ def resample_ratio(numerator: np.ndarray, denominator: np.ndarray, samples: int,
     return (draws @ pairs[:, 0]) / np.maximum(draws @ pairs[:, 1], 1e-12)
 
 
+def group_rng(seed: int, key: object) -> np.random.Generator:
+    """The bootstrap generator of one group (a stage, a stage × metric test): seeded by the settings' seed and the
+    group's key, so a group's interval depends on its own contacts only, not on which other groups were
+    resampled before it (one shared generator let a change in one stage's emotions move another stage's
+    interval)."""
+    return np.random.default_rng([seed, zlib.crc32(repr(key).encode("utf-8"))])
+
+
 def bootstrap_ratio(numerator: np.ndarray, denominator: np.ndarray, settings: AnalyticsSettings,
                     rng: np.random.Generator) -> tuple[float, float]:
     """Percentile interval of Σ numerator / Σ denominator at the settings' confidence."""
@@ -77,12 +86,11 @@ def nev_table(touchpoints: pd.DataFrame, keys: list[str], settings: AnalyticsSet
         return pd.DataFrame(columns=columns)
     per_contact = touchpoints.groupby([*keys, "transcript_id"], dropna=False, sort=False)[
         ["weight_sum", "n_utterances"]].sum().reset_index()
-    rng = np.random.default_rng(settings.seed)
     rows = []
     for key, group in per_contact.groupby(keys, dropna=False, sort=True):
         weights = group["weight_sum"].to_numpy(float)
         counts = group["n_utterances"].to_numpy(float)
-        low, high = bootstrap_ratio(weights, counts, settings, rng)
+        low, high = bootstrap_ratio(weights, counts, settings, group_rng(settings.seed, key))
         n_contacts, n_utterances = len(group), int(counts.sum())
         rows.append((*(key if isinstance(key, tuple) else (key,)), n_contacts, n_utterances,
                      nev_ratio(weights.sum(), counts.sum()), 100 * low, 100 * high,

@@ -22,7 +22,7 @@ from duckdb import DuckDBPyConnection
 
 from nlp.analytics.contacts import contact_facts, touchpoint_emotions
 from nlp.analytics.filters import Filters
-from nlp.analytics.nev import nev_ratio, resample_ratio
+from nlp.analytics.nev import group_rng, nev_ratio, resample_ratio
 from nlp.analytics.settings import AnalyticsSettings
 
 METRICS = ("nev", "pain", "ces", "repeat_rate")
@@ -93,11 +93,11 @@ def impact(con: DuckDBPyConnection, settings: AnalyticsSettings, change_date: da
     groups = list(facts.groupby(["taxonomy", "group", "stage"], dropna=False))
     tests = max(1, len(METRICS) * sum(1 for (_, _, stage), _ in groups if stage != "all"))
     level = 1 - (1 - settings.confidence) / tests
-    rng = np.random.default_rng(settings.seed)
     rows = []
     for (taxonomy, group, stage), frame in groups:
         before, after = frame[~frame["after"]], frame[frame["after"]]
         for metric in METRICS:
+            rng = group_rng(settings.seed, (taxonomy, group, stage, metric))
             rows.append({"taxonomy": taxonomy, "group": group, "stage": stage, "metric": metric,
                          "contacts_before": len(before), "contacts_after": len(after),
                          **_compare(before, after, metric, level, settings, rng)})
