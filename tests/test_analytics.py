@@ -100,6 +100,60 @@ def test_nev_and_pain_match_the_hand_computation(store: Path) -> None:
     assert table.loc["delivery", "pain_rank"] == 1 and not table.loc["delivery", "reliable"]
 
 
+def test_impact_compares_before_and_after_with_hand_computed_figures(tmp_path: Path) -> None:
+    """Impact on a small store: four delivery contacts before 10 Sep, four after. NEV pools utterances (−50 → +50),
+    the repeat rate counts contacts about an order seen within the window (25 % → 0 %), pain and CES are the means
+    of ``contact_facts`` (the one definition); Cohen's d on the contacts' own NEV and Cohen's h for the rate are
+    computed here by hand; the Bonferroni-widened interval holds the difference, and only NEV and the repeat rate
+    of delivery are called changes (the ``all`` rows never are)."""
+    import math
+
+    emotions = {"b1": ["anger", "neutral"], "b2": ["anger", "anger"], "b3": ["neutral", "neutral"],
+                "b4": ["frustration", "neutral"], "a1": ["gratitude", "neutral"], "a2": ["satisfaction"] * 2,
+                "a3": ["neutral", "neutral"], "a4": ["gratitude", "neutral"]}
+    starts = {tid: datetime(2026, 9, 1 if tid[0] == "b" else 20, 2 + i, 0) for i, tid in enumerate(emotions)}
+    orders = {"b1": "O1", "b2": "O1"}  # b2 comes back about b1's order an hour later: a repeat contact
+    utterances = [row for tid, feel in emotions.items() for row in _utterances(tid, starts[tid], "delivery", [
+        ("customer", f"第{k}句", "negative" if e in ("anger", "frustration") else "neutral", 0.0, e)
+        for k, e in enumerate(feel)])]
+    transcripts = [{"transcript_id": tid, "channel": "chat", "started_at": starts[tid], "customer_id": f"u-{tid}",
+                    "order_id": orders.get(tid, f"O-{tid}"), "business_line": "food_delivery",
+                    "taxonomy": "food_delivery", "metadata": "{}"} for tid in emotions]
+    segments = [{"transcript_id": tid, "segment_index": 0, "stage": "delivery", "first_turn": 0, "last_turn": 1}
+                for tid in emotions]
+    path = tmp_path / "impact.duckdb"
+    with Store(path) as s:
+        s.write_tables([pa.Table.from_pylist(rows) for rows in (transcripts, utterances, segments, [], [])],
+                       list(emotions))
+    settings = AnalyticsSettings(min_contacts=4)
+    with duckdb.connect(str(path), read_only=True) as con:
+        table = impact(con, settings, date(2026, 9, 10))
+        facts = contact_facts(con, settings).set_index("transcript_id")
+    rows = table[table["stage"] == "delivery"].set_index("metric")
+    assert set(table["stage"]) == {"delivery", "all"} and not table.loc[table["stage"] == "all", "changed"].any()
+    assert rows["contacts_before"].tolist() == [4] * 4 and rows["contacts_after"].tolist() == [4] * 4
+    nev = rows.loc["nev"]
+    assert (nev["before"], nev["after"], nev["difference"]) == pytest.approx((-50.0, 50.0, 100.0))
+    own_before, own_after = pd.Series([-50.0, -100.0, 0.0, -50.0]), pd.Series([50.0, 100.0, 0.0, 50.0])
+    pooled = math.sqrt((3 * own_before.var() + 3 * own_after.var()) / 6)
+    assert nev["effect_size"] == pytest.approx((own_after.mean() - own_before.mean()) / pooled)
+    assert 0 < nev["low"] <= nev["difference"] <= nev["high"] and nev["changed"] and nev["direction"] == "better"
+    repeat = rows.loc["repeat_rate"]
+    assert (repeat["before"], repeat["after"], repeat["difference"]) == pytest.approx((25.0, 0.0, -25.0))
+    assert repeat["effect_size"] == pytest.approx(2 * math.asin(0.0) - 2 * math.asin(math.sqrt(0.25)))
+    assert repeat["low"] <= -25.0 <= repeat["high"] <= 0.0
+    for metric in ("pain", "ces"):
+        before = facts.loc[["b1", "b2", "b3", "b4"], metric].mean()
+        after = facts.loc[["a1", "a2", "a3", "a4"], metric].mean()
+        assert (rows.loc[metric, "before"], rows.loc[metric, "after"]) == pytest.approx((before, after))
+        assert rows.loc[metric, "difference"] == pytest.approx(after - before)
+    assert rows.loc["pain", "difference"] < 0
+    level = 1 - (1 - settings.confidence) / 4  # four tests: one stage × four metrics
+    with duckdb.connect(str(path), read_only=True) as con:
+        wider = impact(con, settings.model_copy(update={"confidence": level}), date(2026, 9, 10))
+    assert wider.set_index(["stage", "metric"]).loc[("delivery", "nev"), "low"] < nev["low"]
+
+
 def test_weights_from_settings_change_the_numbers(store: Path) -> None:
     only_threats = AnalyticsSettings(pain_weights={"complaint_threat": 1.0},
                                      emotion_weights={"gratitude": 1.0, "satisfaction": 1.0})
