@@ -133,6 +133,31 @@ def test_contact_lens_chat_events_are_kept_as_events_and_per_message_roles_win()
     assert [t.metadata["display_name"] for t in chat.turns] == ["SYSTEM_MESSAGE", "Customer", "John"]
 
 
+def test_connect_chat_entries_are_events_by_their_type_or_by_carrying_no_content(tmp_path):
+    """An EVENT or ATTACHMENT entry is an event even when it carries Content (a system text, a file name), whatever
+    the case of its Type; an entry with a ContentType and no Content is one too; a MESSAGE is a turn. Events keep
+    their content type (else their Type), the role (from the entry or the participant list) and their time."""
+    data = json.loads((VENDOR / "amazon/connect_chat_transcript.json").read_text())
+    customer = data["Transcript"][2]["ParticipantId"]
+    data["Participants"][0]["ParticipantRole"] = "CUSTOMER"
+    data["Transcript"][0]["Content"] = "Customer has joined the chat"  # an event with content
+    data["Transcript"].insert(3, {"AbsoluteTime": "2019-08-26T22:17:50.000Z", "Type": "attachment",
+                                  "Content": "receipt.png", "Id": "att-1", "ParticipantId": customer})
+    data["Transcript"].insert(4, {"AbsoluteTime": "2019-08-26T22:17:55.000Z", "Id": "typing-1",
+                                  "ContentType": "application/vnd.amazonaws.connect.event.typing",
+                                  "ParticipantId": customer})
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    chat = next(iter_records([path])).transcript
+    assert [t.text for t in chat.turns] == ["Hello, thanks for contacting us. How can I help?",
+                                            "My package never arrived.",
+                                            "I'm sorry to hear that. Let me check the tracking for you."]
+    events = chat.metadata["events"]
+    assert [e["type"].rsplit(".", 1)[-1] for e in events] == ["joined", "attachment", "typing", "joined", "left"]
+    assert [e.get("role") for e in events] == ["CUSTOMER", "CUSTOMER", "CUSTOMER", "AGENT", "CUSTOMER"]
+    assert events[1]["ts"] == "2019-08-26T22:17:50.000Z"
+
+
 def test_an_entry_whose_participant_has_no_role_anywhere_is_refused_naming_it(tmp_path):
     data = json.loads((VENDOR / "amazon/contact_lens_chat_redacted.json").read_text())
     del data["Transcript"][1]["ParticipantRole"]
