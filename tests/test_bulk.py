@@ -105,6 +105,35 @@ def test_duplicate_ids_in_one_run_are_stored_once(tmp_path: Path) -> None:
     assert rows(tmp_path / "cx.duckdb", "SELECT count(*) FROM transcripts") == [(2,)]
 
 
+def test_what_is_stored_in_one_run_reads_back_as_analysed(tmp_path: Path) -> None:
+    """Stored by ``score_archive`` in the test process and read back: the transcript's metadata (Chinese kept as
+    text, not escaped), its times and counts, the run and when it was scored, its promise with its deadline and the
+    vendor's issue words (named for the store's mutation selection: ``in_one_run``)."""
+    record = {"id": "m1", "channel": "chat", "started_at": "2026-09-01T10:00:00+08:00", "customer_id": "会员A",
+              "order_id": "O-9", "business_line": "food_delivery", "metadata": {"城市": "杭州", "csat": 2},
+              "turns": [{"speaker": "customer", "text": "骑手怎么还没到，我要投诉",
+                         "metadata": {"vendor_issues": ["骑手怎么还没到"]}},
+                        {"speaker": "agent", "text": "我们会在24小时内给您回电"},
+                        {"speaker": "customer", "text": "好的谢谢"}]}
+    path = write_jsonl(tmp_path / "one.jsonl", [record])
+    db = tmp_path / "cx.duckdb"
+    summary = score_archive([path], db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        (metadata, started, scored_at, run_id, n_turns, n_utterances, n_segments, raw) = con.execute(
+            "SELECT metadata, started_at, scored_at, run_id, n_turns, n_utterances, n_segments, metadata::VARCHAR "
+            "FROM transcripts").fetchone()
+        promise = con.execute("SELECT text, turn_index, deadline FROM promises").fetchall()
+        issues = con.execute("SELECT vendor_issues FROM utterances WHERE vendor_issues IS NOT NULL").fetchall()
+        utterances = con.execute("SELECT count(*) FROM utterances").fetchone()[0]
+    assert json.loads(metadata)["城市"] == "杭州" and "杭州" in raw and json.loads(metadata)["csat"] == 2
+    assert started == datetime(2026, 9, 1, 2, 0) and run_id == summary.run_id
+    assert scored_at is not None and abs(scored_at - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=10)
+    assert (n_turns, n_utterances) == (3, utterances) and n_segments >= 1
+    assert [(text, turn) for text, turn, _ in promise] == [("我们会在24小时内给您回电", 1)]
+    assert promise[0][2] == datetime(2026, 9, 2, 2, 0)  # 24 hours after the contact started, UTC
+    assert issues == [('["骑手怎么还没到"]',)]
+
+
 KILL_AFTER_THREE_BATCHES = textwrap.dedent("""
     import os, signal, sys
     from nlp.ingest.local import score_archive
