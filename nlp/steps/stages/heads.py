@@ -22,8 +22,30 @@ from nlp.steps.stages.features import Featurizer
 OTHER = "other"
 
 
+class _LinearHead:
+    """What both heads share: class probabilities of a linear layer over the head's ``features`` and a digest of
+    its weights (the adapted classifier's version)."""
+
+    classes: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        logits = self.features(texts) @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.coef.tobytes() + json.dumps(self.classes).encode()).hexdigest()[:12]
+
+
 @dataclass
-class TrainedHead:
+class TrainedHead(_LinearHead):
     """A logistic-regression head over ``Featurizer`` features, trained by ``train_stage_model``."""
 
     classes: list[str]
@@ -38,19 +60,12 @@ class TrainedHead:
     def featurizer(self) -> Featurizer:
         return Featurizer(self.vocabulary)
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        logits = self.featurizer.transform(texts) @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.coef.tobytes() + json.dumps(self.classes).encode()).hexdigest()[:12]
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        return self.featurizer.transform(texts)
 
 
 @dataclass
-class VectorHead:
+class VectorHead(_LinearHead):
     """A logistic-regression head over sentence vectors (``TextVectors``, ``query: ``), trained by
     ``fit_vector_head``; the interface of ``TrainedHead`` that the classifiers read."""
 
@@ -62,15 +77,8 @@ class VectorHead:
     switch_prob: float | None = None
     meta: dict = field(default_factory=dict)
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        logits = self.vectors(list(texts), "query") @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.coef.tobytes() + json.dumps(self.classes).encode()).hexdigest()[:12]
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors(list(texts), "query")
 
 
 # -- trained heads: files next to the taxonomy -------------------------------------------------------------
