@@ -134,7 +134,7 @@ def customer_texts(transcripts: Iterable, max_utterances: int = 3000, min_chars:
             if turn.speaker != "customer":
                 continue
             text, context = turn.text.strip(), previous
-            previous = turn.text.strip() or previous
+            previous = text or previous
             if len(text) < min_chars or text in seen_texts:
                 continue
             seen_texts.add(text)
@@ -161,9 +161,8 @@ def cluster(vectors: np.ndarray, max_topics: int = 12, min_share: float = 0.01,
     """Topic index per vector (-1: a cluster under ``min_share``). The vectors are centred first (what every
     utterance shares, e5's common direction, says nothing about topics); the number of clusters has the best
     silhouette (cosine) among ``min_topics`` (default ``max_topics // 2``) … ``max_topics`` (on customer turns
-    silhouettes are flat and
-    favour 2–3 clusters that follow the dialogue act, "what is its rating?" vs "its phone number?", rather than the
-    topic)."""
+    silhouettes are flat and favour 2–3 clusters that follow the dialogue act, "what is its rating?" vs "its phone
+    number?", rather than the topic)."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.metrics import silhouette_score
 

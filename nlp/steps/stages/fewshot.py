@@ -242,10 +242,7 @@ class FewShotJourneyClassifier:
         logits -= logits.max(axis=1, keepdims=True)
         probabilities = np.exp(logits)
         if self.head is not None:
-            head = self._head_probabilities(texts)
-            sure = (head.max(axis=1) * k - 1.0) / max(k - 1, 1)  # 0 when flat, 1 when certain
-            informative = np.maximum(informative, s.max_informative * np.clip(sure, 0.0, 1.0))
-            probabilities = probabilities ** s.head_blend * head
+            probabilities, informative = self._blend_head(texts, probabilities, informative)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         out = np.empty((n, k + 1))
         out[:, :k] = (1.0 - informative)[:, None] + informative[:, None] * k * probabilities
@@ -265,6 +262,20 @@ class FewShotJourneyClassifier:
             share = emissions[:, :k] / emissions.max(axis=1, keepdims=True)
             out[:, :k] = s.entry_floor + (s.entry_gain - s.entry_floor) * share ** s.entry_power
         return out
+
+    def _blend_head(self, texts: Sequence[str], probabilities: np.ndarray,
+                    informative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The trained head blended into the similarity probabilities (unnormalised): theirs ** ``head_blend`` ×
+        the head's, and an utterance is informative at least as far as the head is sure of it. Columns after the
+        stages (the encoder classifier's ``other``) get a flat head share."""
+        k = len(self.stage_ids)
+        head = self._head_probabilities(texts)
+        sure = (head.max(axis=1) * k - 1.0) / max(k - 1, 1)  # 0 when flat, 1 when certain
+        informative = np.maximum(informative, self.settings.max_informative * np.clip(sure, 0.0, 1.0))
+        extra = probabilities.shape[1] - k
+        if extra:
+            head = np.concatenate([head, np.full((len(head), extra), 1.0 / k)], axis=1)
+        return probabilities ** self.settings.head_blend * head, informative
 
     def _head_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         head = self.head

@@ -182,11 +182,8 @@ class EncoderJourneyClassifier(FewShotJourneyClassifier):
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         best = np.maximum(scores.max(axis=1), other) - s.generic_weight * generic
         informative = s.max_informative * expit(s.evidence_slope * (best - s.evidence_center))
-        if self.head is not None:  # as the few-shot classifier blends it; ``other`` keeps a flat head share
-            head = self._head_probabilities(texts)
-            sure = (head.max(axis=1) * k - 1.0) / max(k - 1, 1)
-            informative = np.maximum(informative, s.max_informative * np.clip(sure, 0.0, 1.0))
-            probabilities = probabilities ** s.head_blend * np.concatenate([head, np.full((n, 1), 1.0 / k)], axis=1)
+        if self.head is not None:
+            probabilities, informative = self._blend_head(texts, probabilities, informative)
             probabilities /= probabilities.sum(axis=1, keepdims=True)
         out = (1.0 - informative)[:, None] + informative[:, None] * (k + 1) * probabilities
         if s.context_weight != 1.0:
