@@ -256,13 +256,15 @@ def self_trained_head(taxonomy: Taxonomy, pool: list[list[tuple[str, str]]], min
     return fit_head(taxonomy, texts, labels, sequences=sequences)
 
 
-def adapted_classifier(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> FewShotJourneyClassifier:
-    """``analyze --adapt``: the few-shot classifier self-trained on the very contacts it will label (no labels);
-    the plain one where ``adapt`` declines (too few contacts)."""
-    adaptation = adapt(FewShotJourneyClassifier(taxonomy), sequences)
-    print(f"  adapt {taxonomy.name}: {adaptation.reason} ({adaptation.contacts} contacts, "
+def adapted_classifier(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]],
+                       plain: FewShotJourneyClassifier | None = None) -> FewShotJourneyClassifier:
+    """``analyze --adapt``: ``plain`` (default: the few-shot classifier) self-trained on the very contacts it will
+    label (no labels); ``plain`` itself where ``adapt`` declines (too few contacts)."""
+    plain = plain or FewShotJourneyClassifier(taxonomy)
+    adaptation = adapt(plain, sequences)
+    print(f"  adapt {taxonomy.name} ({plain.name}): {adaptation.reason} ({adaptation.contacts} contacts, "
           f"{adaptation.confident_utterances} confident utterances)", file=sys.stderr, flush=True)
-    return adaptation.classifier or FewShotJourneyClassifier(taxonomy)
+    return adaptation.classifier or plain
 
 
 def adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) -> list[list[str]]:
@@ -273,11 +275,8 @@ def encoder_adapted(taxonomy: Taxonomy, sequences: list[list[tuple[str, str]]]) 
     """``analyze --classifier encoder --adapt``: the encoder classifier self-trained on the contacts it labels."""
     from nlp.steps.stages.semantic import EncoderJourneyClassifier
 
-    plain = EncoderJourneyClassifier(taxonomy, vectors=text_vectors())
-    adaptation = adapt(plain, sequences)
-    print(f"  adapt {taxonomy.name} (encoder): {adaptation.reason} ({adaptation.confident_utterances} confident "
-          "utterances)", file=sys.stderr, flush=True)
-    return [labels for labels, _ in (adaptation.classifier or plain).label_sequences(sequences)]
+    classifier = adapted_classifier(taxonomy, sequences, EncoderJourneyClassifier(taxonomy, vectors=text_vectors()))
+    return [labels for labels, _ in classifier.label_sequences(sequences)]
 
 
 def calibration(classifier: FewShotJourneyClassifier, contacts: list[dict], bins: int = 10) -> dict:
